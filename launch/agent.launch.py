@@ -1,0 +1,67 @@
+"""Launch the bb_agent stack on a ROS 2 install: ``ros2 launch bb_agent agent.launch.py``.
+
+The node list comes from ``config/agent.yaml`` (the same list ``bb-agent up`` uses in a
+venv). Arguments:
+
+- ``use_sim`` (true): also start the nodes marked ``sim_only`` (the simulated robot);
+- ``rviz`` (false): start RViz with ``config/bb_agent.rviz``;
+- ``params_file`` (""): an extra parameter file applied to every node, after the defaults;
+- ``model_path`` (""): builder model checkpoint; empty means the shipped default model;
+- ``namespace`` (""): ROS namespace for every node.
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode, Node
+
+from bb_agent.core.bringup import load_bringup
+from launch import LaunchDescription
+
+
+def _truthy(text):
+    return text.strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def _nodes(context):
+    share = get_package_share_directory('bb_agent')
+    bringup = load_bringup(os.path.join(share, 'config', 'agent.yaml'))
+    use_sim = _truthy(LaunchConfiguration('use_sim').perform(context))
+    namespace = LaunchConfiguration('namespace').perform(context)
+    extra_params = LaunchConfiguration('params_file').perform(context)
+    model_path = LaunchConfiguration('model_path').perform(context)
+    actions = []
+    for spec in bringup.nodes:
+        if spec.sim_only and not use_sim:
+            continue
+        params = [os.path.join(share, 'config', p) for p in spec.params]
+        if extra_params:
+            params.append(extra_params)
+        if model_path and spec.name == 'builder':
+            params.append({'model_path': model_path})
+        node_cls = LifecycleNode if spec.lifecycle else Node
+        actions.append(node_cls(
+            package='bb_agent', executable=spec.executable, name=spec.name,
+            namespace=namespace, parameters=params, output='screen'))
+    if _truthy(LaunchConfiguration('rviz').perform(context)):
+        actions.append(Node(
+            package='rviz2', executable='rviz2', name='rviz2', output='screen',
+            arguments=['-d', os.path.join(share, 'config', 'bb_agent.rviz')]))
+    return actions
+
+
+def generate_launch_description():
+    """Return the launch description built from config/agent.yaml."""
+    return LaunchDescription([
+        DeclareLaunchArgument('use_sim', default_value='true',
+                              description='also start the simulated robot'),
+        DeclareLaunchArgument('rviz', default_value='false', description='start RViz'),
+        DeclareLaunchArgument('params_file', default_value='',
+                              description='extra parameter file for every node'),
+        DeclareLaunchArgument('model_path', default_value='',
+                              description='builder checkpoint; empty = shipped default'),
+        DeclareLaunchArgument('namespace', default_value='', description='ROS namespace'),
+        OpaqueFunction(function=_nodes),
+    ])

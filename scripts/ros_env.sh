@@ -1,0 +1,12 @@
+# Sourced by the Makefile and .ci/run: keeps DDS on loopback and logs in a temp dir.
+#   ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST  no discovery traffic leaves loopback
+#   ROS_DOMAIN_ID                            fresh per run (1..101) unless already set
+#   ROS_LOG_DIR                              a temp dir, unless already set
+export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
+if [ "$ROS_AUTOMATIC_DISCOVERY_RANGE" != "LOCALHOST" ] && [ "$ROS_AUTOMATIC_DISCOVERY_RANGE" != "OFF" ]; then
+  echo "ROS_AUTOMATIC_DISCOVERY_RANGE=$ROS_AUTOMATIC_DISCOVERY_RANGE would send traffic off loopback; using LOCALHOST" >&2
+  export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+fi
+export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 101) + 1 ))}"
+export ROS_LOG_DIR="${ROS_LOG_DIR:-$(mktemp -d -t bb_agent_roslog.XXXXXX)}"
+unset ROS_STATIC_PEERS

@@ -1,0 +1,50 @@
+"""Test-wide set-up: DDS stays on loopback, each run has its own domain and log dir."""
+
+import os
+from pathlib import Path
+import random
+import sys
+import tempfile
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Keep DDS traffic on loopback whatever the caller's environment says; the Makefile sets
+# the same, this covers a bare `pytest`.
+if os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE') not in ('LOCALHOST', 'OFF'):
+    os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.pop('ROS_STATIC_PEERS', None)
+os.environ.setdefault('ROS_DOMAIN_ID', str(random.randint(1, 101)))
+os.environ.setdefault('ROS_LOG_DIR', tempfile.mkdtemp(prefix='bb_agent_roslog.'))
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    """Return the root of the checkout under test."""
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def venv_python() -> str:
+    """Return the venv's own interpreter (the ROS wheels re-exec it to set library paths)."""
+    return sys.executable
+
+
+def copy_checkout(repo_root: Path, dest: Path) -> Path:
+    """Copy the files git would ship (tracked, or untracked and not ignored) to ``dest``.
+
+    Tests that build, break or re-run parts of the project work on such a copy, so the
+    checkout under test is never modified.
+    """
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(
+        ['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+        cwd=repo_root, check=True, capture_output=True, timeout=60).stdout.decode()
+    for rel in filter(None, listed.split('\0')):
+        if (repo_root / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root / rel, dest / rel)
+    return dest

@@ -1,0 +1,36 @@
+"""config/agent.yaml validates, and bad bring-up files fail with file and key named."""
+
+import pytest
+
+from bb_agent.core.bringup import load_bringup
+from bb_agent.core.outcomes import BBError, ErrorCode
+
+
+def test_when_shipped_agent_yaml_loaded_expect_valid(repo_root):
+    bringup = load_bringup(repo_root / 'config' / 'agent.yaml')
+    for spec in bringup.nodes:
+        for params in spec.params:
+            assert (repo_root / 'config' / params).is_file(), params
+
+
+@pytest.mark.parametrize('text,needle', [
+    ('nodes: []\n', 'exactly one top-level key "bringup"'),
+    ('bringup:\n  nodez: []\n', 'nodez'),
+    ('bringup:\n  nodes:\n    - {name: a, executable: a, colour: red}\n', 'colour'),
+    ('bringup:\n  nodes:\n    - {name: Bad-Name, executable: a}\n', 'name'),
+    ('bringup:\n  nodes:\n    - {name: a, executable: a}\n    - {name: a, executable: b}\n',
+     'duplicate node names'),
+    ('bringup: [\n', 'cannot read'),
+])
+def test_when_bringup_invalid_expect_typed_error_naming_file_and_key(tmp_path, text, needle):
+    path = tmp_path / 'agent.yaml'
+    path.write_text(text)
+    with pytest.raises(BBError) as info:
+        load_bringup(path)
+    assert info.value.code == ErrorCode.INVALID_REQUEST
+    assert needle in info.value.message and str(path) in info.value.message
+
+
+def test_when_error_has_empty_message_expect_value_error():
+    with pytest.raises(ValueError):
+        BBError(ErrorCode.INTERNAL, '')
