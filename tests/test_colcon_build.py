@@ -3,6 +3,7 @@
 import json
 import os
 from pathlib import Path
+import shlex
 import subprocess
 import sys
 
@@ -49,7 +50,7 @@ def test_when_workspace_sourced_expect_interfaces_and_share_via_ament_index(work
             'from bb_msgs.action import HandleRequest, ExecutePlan, Skill;'
             'from bb_msgs.msg import PlanGraph; PlanGraph(plan_id="p");'
             'print(json.dumps({"msgs": bb_msgs.__file__, **i.collect()}))')
-    result = _in_workspace(workspace, f'cd / && {sys.executable} -c \'{code}\'')
+    result = _in_workspace(workspace, f'cd / && {sys.executable} -c {shlex.quote(code)}')
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout.strip().splitlines()[-1])
     assert info['msgs'].startswith(str(workspace / 'install' / 'bb_msgs'))
