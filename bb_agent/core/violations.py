@@ -1,0 +1,104 @@
+"""Violation codes of the plan checker, each with its default severity.
+
+Severity follows the runtime playbook (section 6.1) and ``bb_msgs/msg/Violation``: LOW never
+blocks approval; MEDIUM and HIGH block unless repaired; CRITICAL (safety) blocks and is never
+repaired away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import enum
+
+from bb_agent.core.outcomes import Severity
+
+
+class Code(enum.Enum):
+    """Violation codes; ``severity`` is each code's default severity."""
+
+    E_PARSE = 'E_PARSE'  # the program does not parse (label in the message)
+    E_PLAN_TOO_LARGE = 'E_PLAN_TOO_LARGE'  # more nodes than the schema's max_nodes
+    E_DUPLICATE_ID = 'E_DUPLICATE_ID'  # two steps share an id
+    E_UNKNOWN_SKILL = 'E_UNKNOWN_SKILL'  # skill not in the schema's allowlist
+    E_UNKNOWN_ARG = 'E_UNKNOWN_ARG'  # argument not declared for the skill
+    E_MISSING_ARG = 'E_MISSING_ARG'  # required argument absent (repairable if defaulted)
+    E_ARG_TYPE = 'E_ARG_TYPE'  # value of the wrong type
+    E_ARG_UNIT = 'E_ARG_UNIT'  # unit of the wrong dimension
+    E_ARG_RANGE = 'E_ARG_RANGE'  # value outside the schema range
+    E_UNKNOWN_OBJECT = 'E_UNKNOWN_OBJECT'  # object/location id not in the world state
+    E_BAD_REF = 'E_BAD_REF'  # $ref to a missing step/field or to a later step
+    E_UNKNOWN_REF = 'E_UNKNOWN_REF'  # `after` names a step that does not exist
+    E_CYCLE = 'E_CYCLE'  # dependency cycle
+    E_REPEAT_BOUND = 'E_REPEAT_BOUND'  # repeat count over the schema's max_repeat
+    E_TIMEOUT_RANGE = 'E_TIMEOUT_RANGE'  # @timeout over the skill's max_timeout_s
+    E_RETRIES_RANGE = 'E_RETRIES_RANGE'  # @retries over the skill's max_retries
+    E_UNKNOWN_PREDICATE = 'E_UNKNOWN_PREDICATE'  # condition uses an undeclared predicate
+    E_PRECONDITION = 'E_PRECONDITION'  # a precondition fails on some branch
+    E_RESOURCE_CONFLICT = 'E_RESOURCE_CONFLICT'  # concurrent nodes lock the same resource
+    E_BUDGET = 'E_BUDGET'  # estimated duration over the budget
+    E_WORKSPACE = 'E_WORKSPACE'  # a target outside the workspace box
+    E_SPEED_LIMIT = 'E_SPEED_LIMIT'  # speed over the (human-aware) limit
+    E_FORCE_LIMIT = 'E_FORCE_LIMIT'  # force over the limit
+    E_FORBIDDEN_SEQUENCE = 'E_FORBIDDEN_SEQUENCE'  # a forbidden skill directly follows another
+    E_VS_PREDICTED = 'E_VS_PREDICTED'  # predicted V_s over the threshold
+    W_UNUSED_RESULT = 'W_UNUSED_RESULT'  # informational: nothing blocks
+
+    @property
+    def severity(self) -> Severity:
+        """Return the default severity of this code."""
+        return _SEVERITY[self.name]
+
+
+_SEVERITY = {
+    'E_PARSE': Severity.HIGH,
+    'E_PLAN_TOO_LARGE': Severity.HIGH,
+    'E_DUPLICATE_ID': Severity.HIGH,
+    'E_UNKNOWN_SKILL': Severity.HIGH,
+    'E_UNKNOWN_ARG': Severity.HIGH,
+    'E_MISSING_ARG': Severity.HIGH,
+    'E_ARG_TYPE': Severity.HIGH,
+    'E_ARG_UNIT': Severity.HIGH,
+    'E_ARG_RANGE': Severity.HIGH,
+    'E_UNKNOWN_OBJECT': Severity.HIGH,
+    'E_BAD_REF': Severity.HIGH,
+    'E_UNKNOWN_REF': Severity.HIGH,
+    'E_CYCLE': Severity.HIGH,
+    'E_REPEAT_BOUND': Severity.HIGH,
+    'E_TIMEOUT_RANGE': Severity.MEDIUM,
+    'E_RETRIES_RANGE': Severity.MEDIUM,
+    'E_UNKNOWN_PREDICATE': Severity.HIGH,
+    'E_PRECONDITION': Severity.HIGH,
+    'E_RESOURCE_CONFLICT': Severity.HIGH,
+    'E_BUDGET': Severity.MEDIUM,
+    'E_WORKSPACE': Severity.CRITICAL,
+    'E_SPEED_LIMIT': Severity.CRITICAL,
+    'E_FORCE_LIMIT': Severity.CRITICAL,
+    'E_FORBIDDEN_SEQUENCE': Severity.CRITICAL,
+    'E_VS_PREDICTED': Severity.CRITICAL,
+    'W_UNUSED_RESULT': Severity.LOW,
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One finding: code, node id (empty for plan-wide), message and severity."""
+
+    code: Code
+    node_id: str
+    message: str
+    severity: Severity
+
+    @classmethod
+    def of(cls, code: Code, node_id: str, message: str) -> Violation:
+        """Return a violation with ``code``'s default severity."""
+        return cls(code, node_id, message, code.severity)
+
+    @property
+    def blocking(self) -> bool:
+        """True when this violation prevents approval (severity MEDIUM or above)."""
+        return self.severity >= Severity.MEDIUM
+
+    def to_dict(self) -> dict:
+        """Return the JSON form used by the CLI and the golden files."""
+        return {'code': self.code.name, 'node_id': self.node_id, 'message': self.message,
+                'severity': self.severity.name}
