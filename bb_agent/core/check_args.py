@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bb_agent.core import program as p
 from bb_agent.core.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.printer import format_value
 from bb_agent.core.schema import COMPUTED_PREDICATES, ArgSpec, DomainSchema
 from bb_agent.core.units import UnitError, to_unit
 from bb_agent.core.violations import Code, Violation
@@ -193,6 +194,4 @@ def _check_repeats(body, schema: DomainSchema) -> list[Violation]:
     return out
 
 
-def _describe(value: p.Value) -> str:
-    from bb_agent.core.printer import format_value
-    return format_value(value)
+_describe = format_value

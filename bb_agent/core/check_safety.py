@@ -62,7 +62,7 @@ def check_resources(graph: PlanGraph, schema: DomainSchema, order: list[str],
                 if not ordered(a, b):
                     out.append(Violation.of(Code.E_RESOURCE_CONFLICT, b,
                                             f'{b} and {a} may run at the same time and both '
-                                            f'lock {res}'))
+                                            f'lock {res}', related=a))
     return out
 
 

@@ -133,10 +133,10 @@ def simulate(graph: PlanGraph, schema: DomainSchema, world: World,
 
 def _apply_effects(facts: frozenset, spec, args: dict) -> frozenset:
     out = set(facts)
-    for text in spec.effects.remove:
-        _, name, params = parse_template(text)
-        out.discard(fact_key(name, tuple(args.get(a) for a in params)))
-    for text in spec.effects.add:
-        _, name, params = parse_template(text)
-        out.add(fact_key(name, tuple(args.get(a) for a in params)))
+    for texts, change in ((spec.effects.remove, out.discard), (spec.effects.add, out.add)):
+        for text in texts:
+            _, name, params = parse_template(text)
+            values = tuple(args.get(a) for a in params)
+            if all(v is not None for v in values):  # a missing argument is stage 2's report
+                change(fact_key(name, values))
     return frozenset(out)

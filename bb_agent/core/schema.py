@@ -40,8 +40,8 @@ class ArgSpec(_Strict):
     unit: str | None = None  # base unit for number/integer (see bb_agent.core.units)
     range: tuple[float, float] | None = None  # inclusive, in ``unit``
     values: tuple[str, ...] = ()  # enum members
-    default: Any = None
-    required: bool = False
+    default: Any = None  # used when absent; for a required argument, what repair fills in
+    required: bool = False  # must be written explicitly (the checker reports it missing)
     safety: Literal['speed', 'force'] | None = None  # checked against the safety limits
 
     @model_validator(mode='after')
@@ -52,8 +52,6 @@ class ArgSpec(_Strict):
             raise ValueError('enum argument needs values')
         if self.range and self.range[0] > self.range[1]:
             raise ValueError(f'range {self.range} is empty')
-        if self.required and self.default is not None:
-            raise ValueError('a required argument cannot have a default')
         if self.default is not None and self.type in ('number', 'integer') and self.range:
             if not self.range[0] <= self.default <= self.range[1]:
                 raise ValueError(f'default {self.default} outside range {self.range}')

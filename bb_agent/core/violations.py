@@ -87,11 +87,12 @@ class Violation:
     node_id: str
     message: str
     severity: Severity
+    related: str = ''  # the other node involved (resource conflicts), for repair
 
     @classmethod
-    def of(cls, code: Code, node_id: str, message: str) -> Violation:
+    def of(cls, code: Code, node_id: str, message: str, *, related: str = '') -> Violation:
         """Return a violation with ``code``'s default severity."""
-        return cls(code, node_id, message, code.severity)
+        return cls(code, node_id, message, code.severity, related)
 
     @property
     def blocking(self) -> bool:
