@@ -55,6 +55,7 @@ setup(
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.
         'bb_agent.commands': [
             'info = bb_agent.info_command:register',
+            'check = bb_agent.check_command:register',
         ],
     },
 )

@@ -31,6 +31,12 @@ _TEMPLATE = re.compile(r'^(?P<neg>!)?(?P<name>[a-z_][a-z0-9_]*)(\((?P<args>[^()]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra='forbid', frozen=True)
 
+    def model_copy(self, *, update=None, deep=False):
+        """Copy without the cached schema hash, which may be stale after ``update``."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop('sha256', None)
+        return copy
+
 
 class ArgSpec(_Strict):
     """One skill argument."""
@@ -121,6 +127,7 @@ class DomainSchema(_Strict):
     resources: tuple[str, ...] = ()
     predicates: dict[str, tuple[Literal['object', 'location', 'any'], ...]] = {}
     safe_pose: str | None = None  # domain-wide fallback skill
+    default_world: str | None = None  # world-state JSON below config/, used when none is given
     safety: SafetySpec | None = None
     skills: dict[str, SkillSpec]
 

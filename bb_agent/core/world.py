@@ -26,6 +26,13 @@ _FACT = re.compile(r'^[a-z_][a-z0-9_]*(\([^()\s]*\))?$')
 class _Strict(BaseModel):
     model_config = ConfigDict(extra='forbid', frozen=True)
 
+    def model_copy(self, *, update=None, deep=False):
+        """Copy without the cached derived values (hashes, indexes), which may be stale."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ('sha256', 'object_index'):
+            copy.__dict__.pop(name, None)
+        return copy
+
 
 class WorldObject(_Strict):
     """An object, bin, obstacle or human."""
