@@ -18,7 +18,7 @@ def format_number(value: float) -> str:
     """Print a number so that it reparses to the same float (integers without ``.0``)."""
     if not math.isfinite(value):
         raise ValueError(f'cannot print non-finite number {value!r}')
-    if value == int(value) and abs(value) < 1e15:
+    if value == int(value):
         return str(int(value))
     text = repr(float(value))
     if 'e' in text or 'E' in text:
