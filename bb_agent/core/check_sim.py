@@ -114,10 +114,14 @@ def simulate(graph: PlanGraph, schema: DomainSchema, world: World,
                     key = (nid, text)
                     if key not in found:
                         when = format_guard(tuple(sorted(decided.items())))
+                        unknown = name in COMPUTED_PREDICATES and any(
+                            isinstance(v, p.Ref) for v in values)
+                        verb = ('cannot be verified before execution (fail closed)'
+                                if unknown else 'does not hold')
                         found[key] = Violation.of(
                             Code.E_PRECONDITION, nid,
                             f'precondition {"!" if neg else ""}{fact_key(name, values)} of '
-                            f'{node.skill} does not hold' + (f' (when {when})' if when else ''))
+                            f'{node.skill} {verb}' + (f' (when {when})' if when else ''))
             if ok or not node.optional:
                 facts = _apply_effects(facts, spec, args)
             nxt.add((facts, assign))

@@ -121,12 +121,15 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
             return Verdict(False, (violation,), '', '', **base)
     canonical = print_program(prog)
     graph = build_graph(prog, max_nodes=schema.max_nodes)
-    violations = list(graph.issues)
+    # Structural problems first, then stage 2, then the edge problems found while flattening.
+    structural = (Code.E_PLAN_TOO_LARGE, Code.E_DUPLICATE_ID)
+    violations = [v for v in graph.issues if v.code in structural]
     effective: dict[str, dict] = {}
     duration = 0.0
     if graph.nodes:
         found, effective = check_arguments(graph, schema, world)
         violations += found
+        violations += [v for v in graph.issues if v.code not in structural]
         order, cyclic = topological_order(graph)
         if cyclic:
             violations.append(Violation.of(Code.E_CYCLE, cyclic[0],

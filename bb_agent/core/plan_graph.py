@@ -152,6 +152,10 @@ class _Flattener:
 
     def _step(self, step: p.Step, frontier, guard, suffix) -> str:
         nid = step.id + suffix
+        if step.id in self.first and self.first[step.id] == nid:
+            # A duplicated id (reported above) still gets its own node, so the rest of
+            # the plan is checked instead of tripping over a self-loop.
+            nid = f'{nid}~{sum(n.step_id == step.id for n in self.nodes) + 1}'
         refs = tuple(v.step for _, v in step.call.args if isinstance(v, p.Ref))
         deps = self._resolve(nid, step.after, 'after', len(self.nodes),
                              unknown=Code.E_UNKNOWN_REF)

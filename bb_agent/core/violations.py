@@ -41,7 +41,6 @@ class Code(enum.Enum):
     E_FORCE_LIMIT = 'E_FORCE_LIMIT'  # force over the limit
     E_FORBIDDEN_SEQUENCE = 'E_FORBIDDEN_SEQUENCE'  # a forbidden skill directly follows another
     E_VS_PREDICTED = 'E_VS_PREDICTED'  # predicted V_s over the threshold
-    W_UNUSED_RESULT = 'W_UNUSED_RESULT'  # informational: nothing blocks
 
     @property
     def severity(self) -> Severity:
@@ -75,7 +74,6 @@ _SEVERITY = {
     'E_FORCE_LIMIT': Severity.CRITICAL,
     'E_FORBIDDEN_SEQUENCE': Severity.CRITICAL,
     'E_VS_PREDICTED': Severity.CRITICAL,
-    'W_UNUSED_RESULT': Severity.LOW,
 }
 
 

@@ -1,23 +1,29 @@
 """Parser and canonical printer of the robot DSL."""
 
-from hypothesis import given, HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 
 from bb_agent.core import program as p
 from bb_agent.core.parser import (
-    DslSyntaxError, parse_program, ProgramTooLargeError, UnexpectedCharacterError,
-    UnexpectedEndError, UnexpectedTokenError)
+    DslSyntaxError,
+    ProgramTooLargeError,
+    UnexpectedCharacterError,
+    UnexpectedEndError,
+    UnexpectedTokenError,
+    parse_program,
+)
 from bb_agent.core.printer import format_number, print_program
 from tests.core.strategies import PROGRAMS
 
-EXAMPLE = '''# put the cup away
+EXAMPLE = """# put the cup away
 s1 = pick(object=red_cup, speed=0.2 m/s) @timeout(8 s) @retries(2);
 s2 = place(object=red_cup, target=bin_a) after s1;
 if holding(red_cup) && !(scanned || gripper_empty) { s3 = release(object=red_cup); }
 else { s4 = home(); }
 parallel { s5 = say(text="done \\"ok\\"") @optional; s6 = move_to(target={x=0.3, y=-5 cm, z=0.4, yaw=90 deg}); }
 repeat 2 { s7 = scan(region=all, ref=$s1.pose, flag=false); }
-'''
+"""
 
 
 def test_when_example_parsed_expect_typed_ast():

@@ -1,0 +1,1 @@
+s1 = teleport(object=red_cup, target=bin_a);

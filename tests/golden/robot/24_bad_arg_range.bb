@@ -1,0 +1,1 @@
+s1 = push(object=blue_block, direction=left, distance=2 m);

@@ -1,0 +1,1 @@
+s1 = pick(object=purple_cup);

@@ -1,0 +1,2 @@
+s1 = pick(object=red_cup);
+s2 = move_to(target=$s1.pose);

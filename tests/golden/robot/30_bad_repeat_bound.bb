@@ -1,0 +1,3 @@
+repeat 12 {
+  s1 = scan(region=all);
+}

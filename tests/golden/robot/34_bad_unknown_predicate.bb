@@ -1,0 +1,3 @@
+if sky_is_blue {
+  s1 = say(text="nice");
+}

@@ -1,0 +1,1 @@
+s1 = place(object=red_cup, target=bin_a);

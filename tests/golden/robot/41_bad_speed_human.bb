@@ -1,0 +1,2 @@
+# world: human.json
+s1 = pick(object=red_cup);

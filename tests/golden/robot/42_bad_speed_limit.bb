@@ -1,0 +1,1 @@
+s1 = pick(object=red_cup, speed=0.8 m/s);

@@ -1,0 +1,4 @@
+# repair
+# world: gripper_fault.json
+s1 = pick(object=red_cup);
+s2 = place(object=red_cup, target=bin_a);
