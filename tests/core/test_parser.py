@@ -21,7 +21,8 @@ s1 = pick(object=red_cup, speed=0.2 m/s) @timeout(8 s) @retries(2);
 s2 = place(object=red_cup, target=bin_a) after s1;
 if holding(red_cup) && !(scanned || gripper_empty) { s3 = release(object=red_cup); }
 else { s4 = home(); }
-parallel { s5 = say(text="done \\"ok\\"") @optional; s6 = move_to(target={x=0.3, y=-5 cm, z=0.4, yaw=90 deg}); }
+parallel { s5 = say(text="done \\"ok\\"") @optional;
+  s6 = move_to(target={x=0.3, y=-5 cm, z=0.4, yaw=90 deg}); }
 repeat 2 { s7 = scan(region=all, ref=$s1.pose, flag=false); }
 """
 
