@@ -40,6 +40,16 @@ class Grammar:
     vocab_keys: tuple[str, ...]
 
 
+# llguidance, unlike lark, does not skip %ignore'd text (whitespace, comments) before the
+# first lexeme unless told to; this header makes both engines accept the same strings.
+LLGUIDANCE_OPTIONS = '%llguidance {"allow_initial_skip": true}'
+
+
+def llguidance_text(grammar: Grammar) -> str:
+    """Return ``grammar`` as the decoder passes it to llguidance (options header + text)."""
+    return f'{LLGUIDANCE_OPTIONS}\n{grammar.text}'
+
+
 def grammar_from_text(name: str, text: str) -> Grammar:
     """Return a :class:`Grammar` for ``text`` (hashing it and listing its @vocab keys)."""
     keys = tuple(m.group('key') for m in _VOCAB_LINE.finditer(text))

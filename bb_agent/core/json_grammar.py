@@ -16,7 +16,7 @@ import re
 from bb_agent.core.grammar import Grammar, grammar_from_text, load_grammar
 from bb_agent.core.schema import ArgSpec, DomainSchema
 
-_TERMINALS = re.compile(r'^(STRING|NUMBER|WS):.*$|^%ignore.*$', re.MULTILINE)
+_TERMINALS = re.compile(r'^(STRING|NUMBER|WS|_TRAIL):.*$|^%ignore.*$', re.MULTILINE)
 INT_TERMINAL = 'INT: /-?(0|[1-9][0-9]*)/'
 
 
@@ -58,7 +58,8 @@ def endpoint_grammar(schema: DomainSchema, endpoint: str) -> Grammar:
         chain = pairs[0] + ''.join(f' ("," {r}' for r in pairs[1:]) + ')?' * len(pairs[1:])
         body = f'"{{" [{chain}] "}}"'
     head = (f'start: "{{" {_literal(json.dumps("endpoint"))} ":" '
-            f'{_literal(json.dumps(endpoint))} "," {_literal(json.dumps("args"))} ":" args "}}"')
+            f'{_literal(json.dumps(endpoint))} "," {_literal(json.dumps("args"))} ":" args "}}" '
+            '_TRAIL?')
     shared = '\n'.join(m.group(0) for m in _TERMINALS.finditer(base.text))
     generic = ('?value: object | array | STRING | NUMBER | "true" | "false" | "null"\n'
                'object: "{" [pair ("," pair)*] "}"\npair: STRING ":" value\n'
