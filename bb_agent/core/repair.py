@@ -10,8 +10,9 @@ Repairs, applied to the program and re-checked, for up to ``max_rounds`` rounds:
    substitute whose preconditions hold;
 4. simplification: an ``@optional`` step that fails its precondition is dropped.
 
-Safety violations (CRITICAL) are never repaired: no limit, bound or threshold is touched,
-and the final verdict comes from the same checker on the repaired program.
+Safety violations (CRITICAL) are never repaired: a plan with one is returned rejected and
+untouched, substitution never drops a written argument, no limit, bound or threshold is
+touched, and the final verdict comes from the same checker on the repaired program.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def repair_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
     verdict = check_plan(prog, schema, world, **check_kwargs)
     repairs: list[RepairStep] = []
     for _ in range(max_rounds):
-        if verdict.approved:
+        if verdict.approved or _unsafe(verdict):
+            # A plan that breaks a safety rule is rejected as asked, never rewritten into
+            # something else that happens to pass.
             break
         prog2, steps = _repair_round(prog, verdict, schema, world, context or {})
         if not steps:
@@ -107,6 +110,10 @@ def repair_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
         prog, repairs = prog2, repairs + steps
         verdict = check_plan(prog, schema, world, **check_kwargs)
     return RepairResult(prog, verdict, tuple(repairs))
+
+
+def _unsafe(verdict: Verdict) -> bool:
+    return any(v.severity >= Severity.CRITICAL for v in verdict.violations)
 
 
 def _step_id(node_id: str) -> str:
@@ -177,7 +184,9 @@ def _substitute(step: p.Step, schema: DomainSchema, world: World,
     spec = schema.skills[step.call.skill]
     for name in spec.substitutes:
         sub = schema.skills[name]
-        call = p.Call(name, tuple((n, v) for n, v in step.call.args if n in sub.args))
+        if any(n not in sub.args for n, _ in step.call.args):
+            continue  # it would drop a written argument: not the same request any more
+        call = p.Call(name, step.call.args)
         probe = p.Program((replace(step, call=call, after=()),))
         trial = check_plan(probe, schema, world)
         if not any(v.code is Code.E_PRECONDITION for v in trial.violations):
