@@ -75,11 +75,20 @@ def test_when_input_oversized_expect_too_large_error(text):
         parse_program(text)
 
 
-def test_when_nesting_very_deep_expect_error_not_crash():
-    depth = 3000
-    text = 'if a { ' * depth + 's1 = f();' + ' }' * depth
-    with pytest.raises(DslSyntaxError):
+@pytest.mark.parametrize('text', [
+    'if a { ' * 3000 + 's1 = f();' + ' }' * 3000,
+    'repeat 1 { ' * 65 + 's1 = f();' + ' }' * 65,
+    'if ' + '!' * 5000 + 'a { s1 = f(); }',
+], ids=['if', 'repeat', 'not'])
+def test_when_nesting_very_deep_expect_too_large_error_not_crash(text):
+    with pytest.raises(ProgramTooLargeError):
         parse_program(text)
+
+
+def test_when_nesting_at_the_limit_expect_program():
+    assert parse_program('repeat 1 { ' * 63 + 's1 = f();' + ' }' * 63)
+    # Redundant parentheses add no nesting to the program.
+    assert parse_program('if ' + '(' * 2000 + 'a' + ')' * 2000 + ' { s1 = f(); }')
 
 
 @given(st.text(max_size=200))
