@@ -15,7 +15,9 @@ Semantics (what the executor runs and the checker simulates):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
+import functools
 import heapq
 
 from bb_agent.core import program as p
@@ -62,9 +64,9 @@ class PlanGraph:
         """Return the node with ``node_id`` (KeyError when absent)."""
         return self.index[node_id]
 
-    @property
+    @functools.cached_property
     def index(self) -> dict[str, PlanNode]:
-        """Return the nodes by id."""
+        """Return the nodes by id (computed once; the graph is immutable)."""
         return {n.id: n for n in self.nodes}
 
 
@@ -105,10 +107,11 @@ class _Flattener:
         self.issues: list[Violation] = []
         self.latest: dict[str, str] = {}  # step id -> most recent unrolled node id
         self.first: dict[str, str] = {}  # step id -> first unrolled node id (forward refs)
+        self.copies: dict[str, int] = {}  # node id -> how many steps claimed it (duplicates)
         self.branches = 0
-        written = [s.id for s in p.iter_steps(prog.body)]
+        written = Counter(s.id for s in p.iter_steps(prog.body))
         self.known = set(written)
-        for sid in sorted({s for s in written if written.count(s) > 1}):
+        for sid in sorted(s for s, n in written.items() if n > 1):
             self.issues.append(Violation.of(Code.E_DUPLICATE_ID, sid,
                                             f'step id {sid} is used more than once'))
         self.pending: list[tuple[int, tuple[str, ...]]] = []  # node index, forward refs
@@ -152,10 +155,11 @@ class _Flattener:
 
     def _step(self, step: p.Step, frontier, guard, suffix) -> str:
         nid = step.id + suffix
-        if step.id in self.first and self.first[step.id] == nid:
+        if self.first.get(step.id) == nid:
             # A duplicated id (reported above) still gets its own node, so the rest of
             # the plan is checked instead of tripping over a self-loop.
-            nid = f'{nid}~{sum(n.step_id == step.id for n in self.nodes) + 1}'
+            self.copies[nid] = self.copies.get(nid, 1) + 1
+            nid = f'{nid}~{self.copies[nid]}'
         refs = tuple(v.step for _, v in step.call.args if isinstance(v, p.Ref))
         deps = self._resolve(nid, step.after, 'after', len(self.nodes),
                              unknown=Code.E_UNKNOWN_REF)

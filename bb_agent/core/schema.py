@@ -175,6 +175,7 @@ class DomainSchema(_Strict):
         return {'skills': sorted(self.skills), 'args': args, 'predicates': preds}
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_template(text: str) -> tuple[bool, str, tuple[str, ...]]:
     """Split a predicate template ``[!]name[(a, b)]`` into (negated, name, args)."""
     match = _TEMPLATE.fullmatch(text.replace(' ', ''))

@@ -159,7 +159,8 @@ def schema():
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_when_well_typed_plan_checked_expect_approved_iff_brute_force_preconditions_hold(
         schema, prog, world):
-    verdict = check_plan(prog, schema, world)
+    # Nested repeats can outgrow the default budget; duration is not under test here.
+    verdict = check_plan(prog, schema, world, budget_s=1e6)
     # The generator stays clear of every other stage: only preconditions may fail.
     assert {v.code for v in verdict.violations} <= {Code.E_PRECONDITION}, verdict.violations
     expected = all(ok for _, ok in brute_force(prog.body, set(world.facts)))
