@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint clean
+.PHONY: setup test lint bench clean
 setup:
 	@scripts/setup.sh
 
@@ -16,6 +16,12 @@ test: setup
 	@source scripts/ros_env.sh && \
 	  echo "[test] ROS_DOMAIN_ID=$$ROS_DOMAIN_ID ROS_AUTOMATIC_DISCOVERY_RANGE=$$ROS_AUTOMATIC_DISCOVERY_RANGE ROS_LOG_DIR=$$ROS_LOG_DIR" && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks write bench/results/<name>.json (not a test; numbers vary by machine).
+bench: setup
+	@source scripts/ros_env.sh && \
+	  $(VENV)/bin/bb-agent bench checker --out bench/results/checker.json >/dev/null && \
+	  $(PY) -m bench.table bench/results
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/lint-imports

@@ -56,6 +56,7 @@ setup(
         'bb_agent.commands': [
             'info = bb_agent.info_command:register',
             'check = bb_agent.check_command:register',
+            'bench = bb_agent.bench_command:register',
         ],
     },
 )

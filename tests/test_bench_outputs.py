@@ -1,0 +1,20 @@
+"""The benchmarks produce the documented JSON keys (values are not asserted: not a timed test)."""
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+BB_AGENT = str(Path(sys.executable).with_name('bb-agent'))
+
+
+def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
+    out = tmp_path / 'checker.json'
+    result = subprocess.run([BB_AGENT, 'bench', 'checker', '--out', str(out), '--repeats', '1'],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    for key in ('nodes_10', 'nodes_50', 'nodes_200'):
+        assert {'p50_us', 'p99_us'} <= set(doc[key])
+        assert doc[key]['p50_us'] > 0 and doc[key]['p99_us'] >= doc[key]['p50_us']
+    assert set(doc['goals']) == {'nodes_10', 'nodes_200'}
