@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 import yaml
 
 from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.strict_model import StrictModel, validation_message
 
 
-class NodeSpec(BaseModel):
+class NodeSpec(StrictModel):
     """One node of the stack."""
-
-    model_config = ConfigDict(extra='forbid', frozen=True)
 
     name: str = Field(pattern=r'^[a-z][a-z0-9_]*$', description='ROS node name')
     executable: str = Field(pattern=r'^[a-z][a-z0-9_]*$',
@@ -28,10 +27,8 @@ class NodeSpec(BaseModel):
     params: tuple[str, ...] = Field((), description='parameter files below config/')
 
 
-class Bringup(BaseModel):
+class Bringup(StrictModel):
     """The whole bring-up: the ordered node list."""
-
-    model_config = ConfigDict(extra='forbid', frozen=True)
 
     nodes: tuple[NodeSpec, ...] = ()
 
@@ -55,8 +52,7 @@ def load_bringup(path: Path) -> Bringup:
     try:
         bringup = Bringup.model_validate(data['bringup'] or {})
     except ValidationError as exc:
-        where = '; '.join(
-            f'{".".join(str(p) for p in err["loc"])}: {err["msg"]}' for err in exc.errors())
+        where = validation_message(exc)
         raise BBError(ErrorCode.INVALID_REQUEST, f'{path}: {where}') from exc
     names = [n.name for n in bringup.nodes]
     duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -15,11 +15,12 @@ from pathlib import Path
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 import yaml
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.resources import config_path
+from bb_agent.core.strict_model import StrictModel, validation_message
 from bb_agent.core.units import UNITS
 
 RESERVED_SKILLS = frozenset({'if', 'parallel', 'repeat', 'after'})
@@ -28,17 +29,7 @@ COMPUTED_PREDICATES = frozenset({'exists', 'reachable', 'in_workspace', 'human_n
 _TEMPLATE = re.compile(r'^(?P<neg>!)?(?P<name>[a-z_][a-z0-9_]*)(\((?P<args>[^()]*)\))?$')
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra='forbid', frozen=True)
-
-    def model_copy(self, *, update=None, deep=False):
-        """Copy without the cached schema hash, which may be stale after ``update``."""
-        copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop('sha256', None)
-        return copy
-
-
-class ArgSpec(_Strict):
+class ArgSpec(StrictModel):
     """One skill argument."""
 
     type: Literal['number', 'integer', 'string', 'bool', 'enum', 'object', 'location', 'pose']
@@ -66,14 +57,14 @@ class ArgSpec(_Strict):
         return self
 
 
-class Effects(_Strict):
+class Effects(StrictModel):
     """Facts a skill makes true (add) and false (remove), as predicate templates."""
 
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
 
 
-class SkillSpec(_Strict):
+class SkillSpec(StrictModel):
     """One skill of the allowlist."""
 
     description: str
@@ -92,7 +83,7 @@ class SkillSpec(_Strict):
     returns: dict[str, Literal['pose', 'object', 'number', 'string', 'bool']] = {}
 
 
-class Box(_Strict):
+class Box(StrictModel):
     """Axis-aligned box in metres, world frame."""
 
     x: tuple[float, float]
@@ -100,7 +91,7 @@ class Box(_Strict):
     z: tuple[float, float]
 
 
-class SafetySpec(_Strict):
+class SafetySpec(StrictModel):
     """Hard safety limits; repair never relaxes them."""
 
     workspace: Box
@@ -114,7 +105,7 @@ class SafetySpec(_Strict):
     forbidden_sequences: tuple[tuple[str, str], ...] = ()  # (a, b): b may not directly follow a
 
 
-class DomainSchema(_Strict):
+class DomainSchema(StrictModel):
     """A domain's plan schema."""
 
     domain: str
@@ -198,8 +189,7 @@ def schema_from_file(path: Path) -> DomainSchema:
     try:
         return DomainSchema.model_validate(data)
     except ValidationError as exc:
-        where = '; '.join(f'{".".join(str(p) for p in e["loc"]) or "(top)"}: {e["msg"]}'
-                          for e in exc.errors())
+        where = validation_message(exc)
         raise BBError(ErrorCode.INVALID_REQUEST, f'{path}: {where}') from exc
 
 

@@ -15,26 +15,16 @@ from pathlib import Path
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.strict_model import StrictModel, validation_message
 
 Vec3 = tuple[float, float, float]
 _FACT = re.compile(r'^[a-z_][a-z0-9_]*(\([^()\s]*\))?$')
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra='forbid', frozen=True)
-
-    def model_copy(self, *, update=None, deep=False):
-        """Copy without the cached derived values (hashes, indexes), which may be stale."""
-        copy = super().model_copy(update=update, deep=deep)
-        for name in ('sha256', 'object_index'):
-            copy.__dict__.pop(name, None)
-        return copy
-
-
-class WorldObject(_Strict):
+class WorldObject(StrictModel):
     """An object, bin, obstacle or human."""
 
     id: str = Field(pattern=r'^[a-zA-Z_][a-zA-Z0-9_]*$')
@@ -51,7 +41,7 @@ class WorldObject(_Strict):
         return v
 
 
-class RobotSummary(_Strict):
+class RobotSummary(StrictModel):
     """What the checker needs of the robot: where the end effector is and what it holds."""
 
     ee_position: Vec3 = (0.3, 0.0, 0.4)  # metres
@@ -61,7 +51,7 @@ class RobotSummary(_Strict):
     mode: str = 'idle'
 
 
-class World(_Strict):
+class World(StrictModel):
     """A world-state snapshot."""
 
     frame: str = 'world'
@@ -118,8 +108,7 @@ def world_from_dict(data: Any, *, source: str = 'world') -> World:
     try:
         return World.model_validate(data)
     except ValidationError as exc:
-        where = '; '.join(f'{".".join(str(p) for p in e["loc"]) or "(top)"}: {e["msg"]}'
-                          for e in exc.errors())
+        where = validation_message(exc)
         raise BBError(ErrorCode.INVALID_REQUEST, f'{source}: {where}') from exc
 
 
