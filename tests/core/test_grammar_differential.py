@@ -33,7 +33,7 @@ ROBOT_OK = [
     's1=pick(a=1,b=2);s2=home();',
     's1 = x(v=100 %, w=3 kg, u=2 rad/s);',
 ]
-ROBOT_BAD = [
+ROBOT_BAD = ['s1 = say(text="a\x1c\x85");\x1c', 's1\u2003= home();', 
     '', 's1 = pick(', 's1 = pick()', 's1 = pick() s2 = home();', 'if = pick();',
     's1 = pick(a=1.);', 's1 = pick(a="x\ny");', 'repeat -1 { s1 = f(); }', 's1 = pick(a=1 km);',
     '{{{', 'parallel { }', 'if x { }', 's1 = pick(a=);', 's1 = pick(=1);', 'x1 = pick();',
@@ -70,7 +70,9 @@ PHONE_BAD = ['say Hello;', 'hangup', 'gather digits=4;', 'transfer "+1";', 'hold
              'if pin = "1" { hangup; }', 'say "x" speed=2;', 'dance;', 'if Pin == "1" { }',
              'hold 30 min;']
 SOCIAL_OK = ['hi', '@alex thanks! see https://example.org/notes #robotics', 'ok ok ok',
-             '#tag', '@a', 'emoji:)', 'https://x.org', 'a-b_c.d']
+             '#tag', '@a', 'emoji:)', 'https://x.org', 'a-b_c.d',
+             # Characters Python's \s and Rust's \s classify differently.
+             'a\x1cb', 'x\x1f', 'a\x85b', 'a\u2003b', 'a\u00a0b']
 SOCIAL_BAD = ['', ' hi', 'hi ', 'a  b', 'x\ny', '@', '#', '@' + 'a' * 31, 'tab\there']
 
 
