@@ -8,25 +8,36 @@ what the approval token hashes).
 from __future__ import annotations
 
 import math
+import re
 
 from bb_agent.core import program as p
 
 INDENT = '  '
 
 
+_NUMBER = re.compile(r'-?[0-9]{1,9}(\.[0-9]{1,9})?')  # the grammar's NUMBER terminal
+
+
 def format_number(value: float) -> str:
-    """Print a number so that it reparses to the same float (integers without ``.0``)."""
+    """Print a number so that it reparses to the same float (integers without ``.0``).
+
+    Raises:
+        ValueError: for values the DSL cannot write (non-finite, |x| >= 1e9, or more than
+            nine fraction digits).
+    """
     if not math.isfinite(value):
         raise ValueError(f'cannot print non-finite number {value!r}')
     if value == int(value):
-        return str(int(value))
-    text = repr(float(value))
-    if 'e' in text or 'E' in text:
-        # The grammar has no exponents: print positionally, shortest digits that round-trip.
-        for digits in range(1, 400):
-            candidate = f'{value:.{digits}f}'
-            if float(candidate) == value:
-                return candidate
+        text = str(int(value))
+    else:
+        text = repr(float(value))
+        if 'e' in text or 'E' in text:
+            # No exponents in the grammar: the shortest positional form that round-trips.
+            text = next((f'{value:.{d}f}' for d in range(1, 10)
+                         if float(f'{value:.{d}f}') == value), text)
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(f'{value!r} cannot be written in the DSL (at most 9 integer and 9 '
+                         'fraction digits)')
     return text
 
 

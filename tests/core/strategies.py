@@ -8,8 +8,9 @@ from bb_agent.core.units import UNITS
 NAMES = st.from_regex(r'[a-zA-Z_][a-zA-Z0-9_]{0,8}', fullmatch=True)
 SYMBOLS = NAMES.filter(lambda n: n not in ('true', 'false'))
 STEP_IDS = st.integers(1, 40).map(lambda i: f's{i}')
-NUMBERS = st.one_of(st.integers(-10**6, 10**6).map(float),
-                    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
+# Numbers the grammar can write: up to 9 integer and 9 fraction digits.
+NUMBERS = st.builds(lambda m, k: m / 10 ** k, st.integers(-10**9 + 1, 10**9 - 1),
+                    st.integers(0, 9)).filter(lambda x: abs(x) < 1e9)
 QUANTITIES = st.builds(p.Quantity, NUMBERS, st.sampled_from([None, *UNITS]))
 # Any text the grammar's STRING can carry once escaped (no raw carriage return).
 TEXTS = st.text(st.characters(blacklist_categories=('Cs',), blacklist_characters='\r'),

@@ -33,7 +33,7 @@ ROBOT_OK = [
     's1=pick(a=1,b=2);s2=home();',
     's1 = x(v=100 %, w=3 kg, u=2 rad/s);',
 ]
-ROBOT_BAD = ['s1 = say(text="a\x1c\x85");\x1c', 's1\u2003= home();', 
+ROBOT_BAD = ['s1 = say(text="a\x1c\x85");\x1c', 's1\u2003= home();',
     '', 's1 = pick(', 's1 = pick()', 's1 = pick() s2 = home();', 'if = pick();',
     's1 = pick(a=1.);', 's1 = pick(a="x\ny");', 'repeat -1 { s1 = f(); }', 's1 = pick(a=1 km);',
     '{{{', 'parallel { }', 'if x { }', 's1 = pick(a=);', 's1 = pick(=1);', 'x1 = pick();',

@@ -119,7 +119,13 @@ def test_when_program_printed_and_parsed_expect_same_program(prog):
 
 
 @pytest.mark.parametrize('value,text', [(3.0, '3'), (-0.5, '-0.5'), (1e-05, '0.00001'),
-                                        (1e20, '100000000000000000000'), (0.1, '0.1')])
+                                        (999999999.0, '999999999'), (0.1, '0.1')])
 def test_when_number_printed_expect_grammar_text_that_round_trips(value, text):
     assert format_number(value) == text
     assert float(text) == value
+
+
+@pytest.mark.parametrize('value', [1e9, -1e20, 1e-12, 0.1234567891, float('nan'), float('inf')])
+def test_when_number_not_writable_in_dsl_expect_value_error(value):
+    with pytest.raises(ValueError):
+        format_number(value)
