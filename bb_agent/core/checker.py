@@ -119,7 +119,11 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
         except DslSyntaxError as exc:
             violation = Violation.of(Code.E_PARSE, '', f'{exc.label}: {exc.message}')
             return Verdict(False, (violation,), '', '', **base)
-    canonical = print_program(prog)
+    try:
+        canonical = print_program(prog)
+    except (ValueError, TypeError) as exc:  # a hand-built program the DSL cannot write
+        violation = Violation.of(Code.E_PARSE, '', f'program cannot be printed: {exc}')
+        return Verdict(False, (violation,), '', '', **base)
     graph = build_graph(prog, max_nodes=schema.max_nodes)
     # Structural problems first, then stage 2, then the edge problems found while flattening.
     structural = (Code.E_PLAN_TOO_LARGE, Code.E_DUPLICATE_ID)

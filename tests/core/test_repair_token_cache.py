@@ -89,6 +89,12 @@ def test_when_anything_bound_by_the_token_changes_expect_verification_fails(sche
     assert not verify_token(token, other_text, other_schema, other_world, other_key)
 
 
+def test_when_program_holds_unwritable_number_expect_rejected_not_crash(schema, world):
+    prog = p.Program((p.Step('s1', p.Call('wait', (('duration', p.Quantity(1e12, 's')),))),))
+    verdict = check_plan(prog, schema, world)
+    assert not verdict.approved and verdict.violations[0].code.name == 'E_PARSE'
+
+
 def test_when_program_reformatted_expect_token_still_verifies(schema, world):
     verdict = check_plan('s1 = pick(object=red_cup);', schema, world)
     assert verify_token(verdict.token, '# same plan\ns1=pick( object = red_cup ) ;', schema, world)
