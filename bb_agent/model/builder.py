@@ -1,0 +1,161 @@
+"""The dual-rail builder model: a frozen Hugging Face causal LM plus a learned builder rail.
+
+At every rail layer l, a forward hook on the base decoder layer replaces its output with
+
+    h_l = alpha_l * out(h^C_l) + (1 - alpha_l) * h^B_l,   alpha_l = alpha_max * sigmoid(g_l)
+
+so alpha_l <= alpha_max (the trainer's global budget) and, with alpha_max = 0, the logits
+are exactly the base model's. The base is frozen: no gradients, eval mode, weights never
+modified. Base models are loaded from a local directory only, never from a hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bb_agent.model.rail import CompBlock, DagHead, RailConfig
+
+
+@dataclass
+class BuilderCache:
+    """Incremental-decoding state.
+
+    Holds the base model's KV cache and the rail's per-layer cross-attention keys/values.
+    """
+
+    base: object = None  # transformers Cache
+    rail: dict[int, list] = field(default_factory=dict)
+    length: int = 0  # positions consumed so far
+
+
+@dataclass
+class BuilderOutput:
+    """logits (B, T, V); cache; hidden (B, T, D) when asked; skill choices per rail layer."""
+
+    logits: torch.Tensor
+    cache: BuilderCache
+    hidden: torch.Tensor | None = None
+    choices: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def decoder_layers(base: nn.Module) -> nn.ModuleList:
+    """Return the base model's stack of decoder layers (GPT-2, LLaMA/Qwen, GPT-OSS, ...)."""
+    n = base.config.num_hidden_layers
+    for module in base.modules():
+        if isinstance(module, nn.ModuleList) and len(module) == n:
+            return module
+    raise ValueError(f'no ModuleList of {n} decoder layers in {type(base).__name__}')
+
+
+class BuilderModel(nn.Module):
+    """Frozen base LM + builder rail (composition blocks, skills, gates, DAG head).
+
+    Args:
+        base: a decoder-only ``PreTrainedModel`` (causal LM head).
+        rail: rail configuration; ``rail.layers`` index the base's decoder layers.
+    """
+
+    def __init__(self, base: nn.Module, rail: RailConfig) -> None:
+        super().__init__()
+        self.base = base
+        self.rail_config = rail
+        base.requires_grad_(False)
+        base.eval()
+        width = base.config.hidden_size
+        n_layers = base.config.num_hidden_layers
+        if any(not 0 <= i < n_layers for i in rail.layers):
+            raise ValueError(f'rail layers {rail.layers} outside 0..{n_layers - 1}')
+        self.layers = tuple(sorted(rail.layers))
+        self.entry = nn.Linear(width, rail.width)  # h^C before the first block, from h^B
+        self.blocks = nn.ModuleDict({str(i): CompBlock(width, rail) for i in self.layers})
+        self.gates = nn.ParameterDict({str(i): nn.Parameter(torch.full((width,),
+                                                                        rail.gate_init))
+                                       for i in self.layers})
+        self.dag = DagHead(width, rail)
+        self.register_buffer('alpha_max', torch.tensor(float(rail.alpha_max)))
+        self._ctx: dict | None = None  # per-forward state shared with the hooks
+        stack = decoder_layers(base)
+        first = stack[self.layers[0]]
+        self._hooks = [first.register_forward_pre_hook(self._enter)]
+        self._hooks += [stack[i].register_forward_hook(self._make_hook(i)) for i in self.layers]
+
+    @classmethod
+    def from_base_dir(cls, path: str | Path, rail: RailConfig, **kwargs) -> BuilderModel:
+        """Load the base model from a local directory (never a hub) and add a rail."""
+        from transformers import AutoModelForCausalLM
+        os.environ.setdefault('HF_HUB_OFFLINE', '1')
+        base = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, **kwargs)
+        return cls(base, rail)
+
+    # --- parameters ------------------------------------------------------------------
+    def rail_parameters(self):
+        """Yield the learned (rail) parameters; the base's are frozen."""
+        for name, param in self.named_parameters():
+            if not name.startswith('base.'):
+                yield param
+
+    def rail_parameter_count(self) -> int:
+        """Return the number of learned rail parameters."""
+        return sum(p.numel() for p in self.rail_parameters())
+
+    def base_parameter_count(self) -> int:
+        """Return the number of (frozen) base parameters."""
+        return sum(p.numel() for p in self.base.parameters())
+
+    def set_alpha_max(self, value: float) -> None:
+        """Set the global gate budget (owned by the trainer), in [0, 1]."""
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f'alpha_max must be in [0, 1], got {value}')
+        self.alpha_max.fill_(value)
+
+    def alpha(self, layer: int) -> torch.Tensor:
+        """Return the per-channel gate (D,) of a rail layer; always <= alpha_max."""
+        return self.alpha_max * torch.sigmoid(self.gates[str(layer)])
+
+    def train(self, mode: bool = True) -> BuilderModel:
+        """Set the rail's mode; the base stays in eval mode (it is frozen)."""
+        super().train(mode)
+        self.base.eval()
+        return self
+
+    # --- forward ---------------------------------------------------------------------
+    def forward(self, input_ids: torch.Tensor, *, cache: BuilderCache | None = None,
+                output_hidden: bool = False) -> BuilderOutput:
+        """Run base + rail on ``input_ids`` (B, T), continuing ``cache`` if given."""
+        cache = cache or BuilderCache()
+        self._ctx = {'cache': cache, 'rail': None, 'choices': {}}
+        try:
+            out = self.base(input_ids=input_ids, past_key_values=cache.base, use_cache=True,
+                            output_hidden_states=output_hidden)
+        finally:
+            ctx, self._ctx = self._ctx, None
+        cache.base = out.past_key_values
+        cache.length += input_ids.shape[1]
+        hidden = out.hidden_states[-1] if output_hidden else None
+        return BuilderOutput(out.logits, cache, hidden, ctx['choices'])
+
+    def _enter(self, _module, args, kwargs=None):
+        if self._ctx is not None:
+            hidden = args[0] if args else kwargs['hidden_states']
+            self._ctx['rail'] = self.entry(hidden)
+
+    def _make_hook(self, layer: int):
+        def hook(_module, _args, output):
+            ctx = self._ctx
+            if ctx is None:  # the base is being used on its own
+                return output
+            base_h = output[0] if isinstance(output, tuple) else output  # (B, T, D)
+            rail_cache = ctx['cache'].rail.get(layer)
+            new, proj, choice, rail_cache = self.blocks[str(layer)](ctx['rail'], base_h,
+                                                                    rail_cache)
+            ctx['cache'].rail[layer] = rail_cache
+            ctx['rail'], ctx['choices'][layer] = new, choice
+            alpha = self.alpha(layer).to(base_h.dtype)
+            mixed = alpha * proj + (1 - alpha) * base_h
+            return (mixed, *output[1:]) if isinstance(output, tuple) else mixed
+        return hook

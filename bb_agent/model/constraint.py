@@ -1,0 +1,74 @@
+"""Grammar constraints for decoding: llguidance matchers over the domain's own grammar.
+
+The grammar text comes from :mod:`bb_agent.core.grammar` (the file the checker parses,
+specialised with the schema's vocabulary); :func:`~bb_agent.core.grammar.llguidance_text`
+adds the options that make llguidance accept exactly what lark accepts.
+"""
+
+from __future__ import annotations
+
+import llguidance
+import llguidance.hf
+import llguidance.torch
+import torch
+
+from bb_agent.core.grammar import Grammar, llguidance_text
+from bb_agent.core.outcomes import BBError, ErrorCode
+
+_SHIFTS = torch.arange(32, dtype=torch.int32)
+
+
+def llg_tokenizer(hf_tokenizer, *, vocab_size: int | None = None) -> llguidance.LLTokenizer:
+    """Build llguidance's tokenizer from any Hugging Face fast tokenizer.
+
+    Args:
+        hf_tokenizer: a ``PreTrainedTokenizerFast`` with an EOS token.
+        vocab_size: the model's vocabulary (embedding) size when larger than the tokenizer's.
+    """
+    if hf_tokenizer.eos_token_id is None:
+        raise BBError(ErrorCode.MODEL_UNAVAILABLE, 'the tokenizer has no EOS token')
+    return llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=vocab_size)
+
+
+class GrammarConstraint:
+    """The set of grammar-valid next tokens, advanced token by token.
+
+    Args:
+        tokenizer: llguidance tokenizer (see :func:`llg_tokenizer`).
+        grammar: the domain grammar (already specialised where it has @vocab rules).
+        vocab_size: size of the model's logits.
+    """
+
+    def __init__(self, tokenizer: llguidance.LLTokenizer, grammar: Grammar | str,
+                 vocab_size: int, *, _matcher: llguidance.LLMatcher | None = None) -> None:
+        self.tokenizer, self.vocab_size = tokenizer, vocab_size
+        if _matcher is None:
+            text = grammar if isinstance(grammar, str) else llguidance_text(grammar)
+            _matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(
+                text), log_level=0)
+            if _matcher.is_error():
+                raise BBError(ErrorCode.INTERNAL, f'grammar does not compile: '
+                                                  f'{_matcher.get_error()}')
+        self.matcher = _matcher
+        self._bitmask = llguidance.torch.allocate_token_bitmask(1, vocab_size)  # (1, V/32) int32
+
+    def allowed(self) -> torch.Tensor:
+        """Return a bool mask (V,) of the tokens the grammar allows next."""
+        llguidance.torch.fill_next_token_bitmask(self.matcher, self._bitmask, 0)
+        # Unpack the 32 bits of each word (llguidance's apply helper is torch.compile'd,
+        # which costs a compile on first use and threads on every call).
+        bits = (self._bitmask[0].unsqueeze(-1) >> _SHIFTS) & 1  # (V/32, 32)
+        return bits.flatten()[:self.vocab_size].bool()
+
+    def consume(self, token: int) -> bool:
+        """Advance by ``token``; False (and an error state) when the grammar rejects it."""
+        return bool(self.matcher.consume_token(token)) and not self.matcher.is_error()
+
+    def accepting(self) -> bool:
+        """Return True when the text so far is a complete sentence of the grammar."""
+        return self.matcher.is_accepting()
+
+    def fork(self) -> GrammarConstraint:
+        """Return an independent copy (for beams)."""
+        return GrammarConstraint(self.tokenizer, '', self.vocab_size,
+                                 _matcher=self.matcher.deep_copy())

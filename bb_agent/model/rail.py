@@ -1,0 +1,147 @@
+"""The builder rail's building blocks: composition blocks, the skill library, the DAG head.
+
+Shapes use B = batch, T = new positions, S = all positions so far (cache included),
+D = base model width, R = rail width, K = number of skills, r = LoRA rank, H = heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+
+@dataclass(frozen=True)
+class RailConfig:
+    """Size and placement of the builder rail.
+
+    Attributes:
+        layers: indices of the base decoder layers that get a composition block.
+        width: rail width R.
+        heads: attention heads of each block's cross-attention (R % heads == 0).
+        skills: size K of the skill library (program adapters).
+        lora_rank: rank r of each skill's low-rank adapter.
+        gumbel_tau: temperature of the straight-through Gumbel-softmax router.
+        alpha_max: initial global gate budget (the trainer lifts it; 0 = base model only).
+        gate_init: initial gate logit; alpha = alpha_max * sigmoid(gate) per channel.
+        dag_width: projection width of the plan-graph (DAG) head.
+    """
+
+    layers: tuple[int, ...]
+    width: int = 64
+    heads: int = 2
+    skills: int = 32
+    lora_rank: int = 4
+    gumbel_tau: float = 1.0
+    alpha_max: float = 0.05
+    gate_init: float = 4.0
+    dag_width: int = 32
+
+    def __post_init__(self) -> None:
+        if not self.layers or len(set(self.layers)) != len(self.layers):
+            raise ValueError(f'rail layers must be distinct and non-empty: {self.layers}')
+        if self.width % self.heads:
+            raise ValueError(f'width {self.width} not divisible by heads {self.heads}')
+        if self.skills < 1 or self.lora_rank < 1 or not 0.0 <= self.alpha_max <= 1.0:
+            raise ValueError('skills and lora_rank must be >= 1 and alpha_max in [0, 1]')
+
+
+class SkillLibrary(nn.Module):
+    """K low-rank adapters and a router that picks one per position.
+
+    Training uses the straight-through Gumbel-softmax (hard one-hot forward, soft gradient);
+    evaluation takes the router's argmax, so decoding is deterministic.
+    """
+
+    def __init__(self, dim_in: int, dim_out: int, cfg: RailConfig) -> None:
+        super().__init__()
+        self.tau = cfg.gumbel_tau
+        self.router = nn.Linear(cfg.width, cfg.skills)
+        self.down = nn.Parameter(torch.randn(cfg.skills, dim_in, cfg.lora_rank) * dim_in ** -0.5)
+        # B starts at zero: every adapter is a no-op until trained (LoRA convention).
+        self.up = nn.Parameter(torch.zeros(cfg.skills, cfg.lora_rank, dim_out))
+
+    def route(self, state: torch.Tensor) -> torch.Tensor:
+        """Return one-hot skill choices (B, T, K) for rail states (B, T, R)."""
+        logits = self.router(state)
+        if self.training:
+            return functional.gumbel_softmax(logits, tau=self.tau, hard=True)
+        return functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+    def forward(self, x: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        """Apply the chosen adapters: x (B, T, Din), choice (B, T, K) -> (B, T, Dout)."""
+        low = torch.einsum('btd,kdr->btkr', x, self.down)  # (B, T, K, r)
+        return torch.einsum('btkr,krd,btk->btd', low, self.up, choice)
+
+
+class CompBlock(nn.Module):
+    """One composition block: ``h^C_l = CompBlock(h^C_{l-1}, h^B_l)``.
+
+    Cross-attention (causal) from the rail state into the base hidden states of this layer,
+    then a gated recurrent update whose input passes through the chosen skill's adapter.
+    Returns the new rail state and its projection to the base width.
+    """
+
+    def __init__(self, base_width: int, cfg: RailConfig) -> None:
+        super().__init__()
+        self.heads, self.width = cfg.heads, cfg.width
+        self.q = nn.Linear(cfg.width, cfg.width)
+        self.kv = nn.Linear(base_width, 2 * cfg.width)
+        self.update = nn.Linear(2 * cfg.width, cfg.width)
+        self.gate = nn.Linear(2 * cfg.width, cfg.width)
+        self.skills = SkillLibrary(2 * cfg.width, cfg.width, cfg)
+        self.norm = nn.LayerNorm(cfg.width)
+        self.out = nn.Linear(cfg.width, base_width)
+
+    def forward(self, rail: torch.Tensor, base: torch.Tensor,
+                cache: list[torch.Tensor] | None):
+        """Rail (B, T, R), base (B, T, D), cache [k, v] of (B, S_past, R) or None.
+
+        Returns (new rail (B, T, R), projection (B, T, D), skill choice (B, T, K), cache).
+        """
+        k, v = self.kv(base).chunk(2, dim=-1)  # (B, T, R) each
+        if cache is not None and cache[0] is not None:
+            k, v = torch.cat([cache[0], k], 1), torch.cat([cache[1], v], 1)
+        b, t, _ = rail.shape
+        s = k.shape[1]
+
+        def heads(x):  # (B, L, R) -> (B, H, L, R/H)
+            return x.view(b, -1, self.heads, self.width // self.heads).transpose(1, 2)
+
+        # Query i (absolute position s - t + i) may see keys 0 .. s - t + i.
+        mask = torch.ones(t, s, dtype=torch.bool, device=rail.device).tril(s - t)
+        attended = functional.scaled_dot_product_attention(heads(self.q(rail)), heads(k), heads(v),
+                                                  attn_mask=mask)
+        attended = attended.transpose(1, 2).reshape(b, t, self.width)
+        x = torch.cat([rail, attended], -1)  # (B, T, 2R)
+        choice = self.skills.route(rail)
+        proposal = torch.tanh(self.update(x) + self.skills(x, choice))
+        z = torch.sigmoid(self.gate(x))
+        new = self.norm((1 - z) * rail + z * proposal)
+        return new, self.out(new), choice, [k, v]
+
+
+class DagHead(nn.Module):
+    """Scores dependency edges between program steps from pooled hidden states.
+
+    ``scores[b, i, j]`` is the logit that step i depends on step j; only j < i is scored
+    (the rest is -inf), since dependencies point to earlier steps.
+    """
+
+    def __init__(self, base_width: int, cfg: RailConfig) -> None:
+        super().__init__()
+        self.q = nn.Linear(base_width, cfg.dag_width)
+        self.k = nn.Linear(base_width, cfg.dag_width)
+        self.scale = cfg.dag_width ** -0.5
+
+    def forward(self, hidden: torch.Tensor, step_of: torch.Tensor, steps: int) -> torch.Tensor:
+        """Hidden (B, T, D), step_of (B, T) step index per position or -1 -> (B, S, S)."""
+        onehot = functional.one_hot(step_of.clamp(min=0), steps).to(hidden.dtype)
+        onehot = onehot * (step_of >= 0).unsqueeze(-1).to(hidden.dtype)  # (B, T, S)
+        counts = onehot.sum(1).clamp(min=1.0).unsqueeze(-1)  # (B, S, 1)
+        pooled = onehot.transpose(1, 2) @ hidden / counts  # (B, S, D): mean per step
+        scores = (self.q(pooled) @ self.k(pooled).transpose(1, 2)) * self.scale
+        causal = torch.ones(steps, steps, dtype=torch.bool, device=hidden.device).tril(-1)
+        return scores.masked_fill(~causal, float('-inf'))
