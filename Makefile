@@ -21,6 +21,7 @@ test: setup
 bench: setup
 	@source scripts/ros_env.sh && \
 	  $(VENV)/bin/bb-agent bench checker --out bench/results/checker.json >/dev/null && \
+	  $(VENV)/bin/bb-agent bench decode --out bench/results/decode.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
 
 lint: setup

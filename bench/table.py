@@ -17,12 +17,33 @@ def checker_rows(doc: dict) -> list[str]:
     return rows
 
 
+def decode_rows(doc: dict) -> list[str]:
+    """Return table rows for the decoding benchmark."""
+    rows = []
+    for key in ('mask_us', 'mask_us_json'):
+        r = doc[key]
+        rows.append(f'| grammar mask, {r["grammar"]}, {r["vocab"]:,} tokens | '
+                    f'{r["p50"]:,.1f} µs | {r["p99"]:,.0f} µs | max {r["max"]:,.0f} µs |')
+    tps, comp = doc['model']['tokens_per_s'], doc['compile_ms_detail']
+    rows.append(f'| grammar compile, robot_dsl | {doc["compile_ms"]:.1f} ms | '
+                f'{comp["p99"]:.1f} ms | first {comp["first"]:.1f} ms |')
+    rows.append(f'| constrained / unconstrained, torch CPU | '
+                f'{doc["constrained_over_unconstrained_tps"]:.2f}× | | '
+                f'{tps["constrained"]:.0f} vs {tps["unconstrained"]:.0f} tokens/s |')
+    rows.append(f'| ONNX Runtime / torch, CPU, strict | {doc["onnx_over_torch_tps"]:.2f}× | | '
+                f'{tps["onnx_constrained"]:.0f} vs {tps["constrained"]:.0f} tokens/s |')
+    return rows
+
+
 def main(folder: str) -> int:
     """Print the table for every known result file in ``folder``."""
     print('| benchmark | p50 | p99 | note |\n|---|---|---|---|')
     path = Path(folder) / 'checker.json'
     if path.exists():
         print('\n'.join(checker_rows(json.loads(path.read_text()))))
+    path = Path(folder) / 'decode.json'
+    if path.exists():
+        print('\n'.join(decode_rows(json.loads(path.read_text()))))
     return 0
 
 

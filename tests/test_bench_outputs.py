@@ -18,3 +18,16 @@ def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
         assert {'p50_us', 'p99_us'} <= set(doc[key])
         assert doc[key]['p50_us'] > 0 and doc[key]['p99_us'] >= doc[key]['p50_us']
     assert set(doc['goals']) == {'nodes_10', 'nodes_200'}
+
+
+def test_when_decode_bench_runs_expect_documented_keys(tmp_path):
+    out = tmp_path / 'decode.json'
+    result = subprocess.run([BB_AGENT, 'bench', 'decode', '--out', str(out), '--repeats', '1'],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    for key, grammar in (('mask_us', 'robot_dsl'), ('mask_us_json', 'api_json')):
+        assert doc[key]['vocab'] == 32000 and doc[key]['grammar'] == grammar
+        assert 0 < doc[key]['p50'] <= doc[key]['p99'] <= doc[key]['max']
+    assert doc['compile_ms'] > 0
+    assert doc['constrained_over_unconstrained_tps'] > 0 and doc['onnx_over_torch_tps'] > 0

@@ -36,8 +36,8 @@ class _Beam:
 def beam_search(decoder, prompt_ids, cfg: DecodeConfig, deadline, cancel) -> DecodeResult:
     """Run constrained beam search; see the module docstring."""
     logits, state = decoder.backend.start(prompt_ids)
-    beams = [_Beam([], [], state, logits, decoder.new_constraint())]
-    strict = cfg.mode == 'strict'
+    strict, free = cfg.mode == 'strict', cfg.mode == 'free'
+    beams = [_Beam([], [], state, logits, None if free else decoder.new_constraint())]
     for step in range(cfg.max_tokens):
         best = max(beams, key=lambda b: b.score)
         early = decoder.stopped(deadline, cancel, best.tokens, best.logprobs, step)
@@ -49,10 +49,11 @@ def beam_search(decoder, prompt_ids, cfg: DecodeConfig, deadline, cancel) -> Dec
         candidates = []  # (score, beam, token, logprob)
         chosen: dict[int, int] = {}
         for beam in live:
-            allowed = beam.constraint.allowed()
             scores = decoder.length_control(beam.logits, step, cfg)
-            scores = scores.masked_fill(~allowed, float('-inf')) if strict else \
-                scores - cfg.grammar_weight * (~allowed).float()
+            if not free:
+                allowed = beam.constraint.allowed()
+                scores = scores.masked_fill(~allowed, float('-inf')) if strict else \
+                    scores - cfg.grammar_weight * (~allowed).float()
             logp = torch.log_softmax(scores / cfg.temperature(step), -1)
             if cfg.diversity_penalty and chosen:
                 for tok, times in chosen.items():
@@ -72,12 +73,12 @@ def beam_search(decoder, prompt_ids, cfg: DecodeConfig, deadline, cancel) -> Dec
         candidates.sort(key=lambda c: -c[0] / (len(c[1].logprobs) + 1))
         nxt = [b for b in beams if b.done]
         for _, beam, tok, value in candidates[:cfg.num_beams]:
-            constraint = beam.constraint.fork()
+            constraint = None if free else beam.constraint.fork()
             if tok == decoder.eos:
                 nxt.append(_Beam(beam.tokens, beam.logprobs + [value], None, beam.logits,
                                  constraint, done=True))
                 continue
-            ok = constraint.consume(tok)
+            ok = free or constraint.consume(tok)
             if strict and not ok:
                 continue
             logits, state = decoder.backend.step(decoder.backend.fork(beam.state), tok)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import llguidance
 import llguidance.hf
-import llguidance.torch
+import numpy as np
 import torch
 
 from bb_agent.core.grammar import Grammar, llguidance_text
 from bb_agent.core.outcomes import BBError, ErrorCode
-
-_SHIFTS = torch.arange(32, dtype=torch.int32)
 
 
 def llg_tokenizer(hf_tokenizer, *, vocab_size: int | None = None) -> llguidance.LLTokenizer:
@@ -50,15 +48,17 @@ class GrammarConstraint:
                 raise BBError(ErrorCode.INTERNAL, f'grammar does not compile: '
                                                   f'{_matcher.get_error()}')
         self.matcher = _matcher
-        self._bitmask = llguidance.torch.allocate_token_bitmask(1, vocab_size)  # (1, V/32) int32
+        # One bit per token, little-endian within each 32-bit word: (ceil(V/32),) int32.
+        self._bitmask = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
 
     def allowed(self) -> torch.Tensor:
         """Return a bool mask (V,) of the tokens the grammar allows next."""
-        llguidance.torch.fill_next_token_bitmask(self.matcher, self._bitmask, 0)
-        # Unpack the 32 bits of each word (llguidance's apply helper is torch.compile'd,
-        # which costs a compile on first use and threads on every call).
-        bits = (self._bitmask[0].unsqueeze(-1) >> _SHIFTS) & 1  # (V/32, 32)
-        return bits.flatten()[:self.vocab_size].bool()
+        self.matcher.unsafe_compute_mask_ptr(self._bitmask.ctypes.data, self._bitmask.nbytes)
+        # Unpack in numpy (a few µs at 32k tokens; llguidance's torch helper is
+        # torch.compile'd, which costs a compile on first use and threads on every call).
+        words = self._bitmask.astype('<i4', copy=False)  # a no-op on little-endian CPUs
+        bits = np.unpackbits(words.view(np.uint8), bitorder='little')
+        return torch.from_numpy(bits[:self.vocab_size].view(np.bool_))
 
     def consume(self, token: int) -> bool:
         """Advance by ``token``; False (and an error state) when the grammar rejects it."""

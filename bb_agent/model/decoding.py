@@ -6,6 +6,7 @@
   step's grammar energy is the probability mass left on disallowed tokens; when it stays
   above ``energy_tau`` for ``breaker_steps`` steps in a row, decoding switches to the hard
   mask. A soft domain whose beam empties falls back to unconstrained decoding.
+- **free**: no grammar at all (the unconstrained baseline; never used by strict domains).
 - **beam** (``num_beams > 1``): constrained beam search with a diversity penalty and a
   grammar weight (soft) or pruning (strict).
 
@@ -53,7 +54,7 @@ class Calibration:
 class DecodeConfig:
     """Decoding settings (per domain; see config/)."""
 
-    mode: str = 'strict'  # strict | soft
+    mode: str = 'strict'  # strict | soft | free (no grammar at all: baselines, free text)
     max_tokens: int = 256
     timeout_s: float = 30.0  # wall clock, seconds
     temperature_start: float = 1.2  # annealed to temperature_end over max_tokens
@@ -71,7 +72,7 @@ class DecodeConfig:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.mode not in ('strict', 'soft') or self.schedule not in ('linear', 'cosine',
+        if self.mode not in ('strict', 'soft', 'free') or self.schedule not in ('linear', 'cosine',
                                                                          'constant'):
             raise ValueError(f'bad mode/schedule: {self.mode}/{self.schedule}')
         if self.max_tokens < 1 or self.timeout_s <= 0 or self.num_beams < 1:
@@ -165,8 +166,8 @@ class Decoder:
 
     def _sample(self, prompt_ids, cfg: DecodeConfig, deadline, cancel, gen) -> DecodeResult:
         logits, state = self.backend.start(prompt_ids)
-        constraint = self.new_constraint()
-        hard, tracking = cfg.mode == 'strict', True
+        hard, tracking = cfg.mode == 'strict', cfg.mode != 'free'
+        constraint = self.new_constraint() if tracking else None
         high, switched = 0, None
         tokens: list[int] = []
         logprobs: list[float] = []

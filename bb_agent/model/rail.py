@@ -111,7 +111,9 @@ class CompBlock(nn.Module):
             return x.view(b, -1, self.heads, self.width // self.heads).transpose(1, 2)
 
         # Query i (absolute position s - t + i) may see keys 0 .. s - t + i.
-        mask = torch.ones(t, s, dtype=torch.bool, device=rail.device).tril(s - t)
+        # (arange comparison rather than tril(s - t): it exports with symbolic t and s)
+        pos_q = torch.arange(t, device=rail.device).unsqueeze(1) + (s - t)  # (T, 1)
+        mask = torch.arange(s, device=rail.device).unsqueeze(0) <= pos_q  # (T, S)
         attended = functional.scaled_dot_product_attention(heads(self.q(rail)), heads(k), heads(v),
                                                   attn_mask=mask)
         attended = attended.transpose(1, 2).reshape(b, t, self.width)

@@ -24,20 +24,12 @@ def tiny_base(kind: str, vocab: int, eos: int):
 @pytest.fixture(scope='session')
 def hf_tokenizer():
     """Return a byte-level BPE fast tokenizer (512 tokens) trained here on our grammars."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     from bb_agent.core.grammar import load_grammar
+    from bb_agent.train.tokenizer import train_bpe
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
     corpus = [load_grammar(g).text for g in ('robot_dsl', 'api_json', 'phone_callflow',
                                              'social')]
-    tok.train_from_iterator(corpus * 3, trainers.BpeTrainer(
-        vocab_size=512, special_tokens=['<eos>'], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token='<eos>')
+    return train_bpe(corpus * 3, 512, min_frequency=1)
 
 
 @pytest.fixture(scope='session')
