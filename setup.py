@@ -57,6 +57,8 @@ setup(
             'info = bb_agent.info_command:register',
             'check = bb_agent.check_command:register',
             'bench = bb_agent.bench_command:register',
+            'synth = bb_agent.train.commands:register_synth',
+            'train = bb_agent.train.commands:register_train',
         ],
     },
 )

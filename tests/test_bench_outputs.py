@@ -8,12 +8,17 @@ import sys
 BB_AGENT = str(Path(sys.executable).with_name('bb-agent'))
 
 
-def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
-    out = tmp_path / 'checker.json'
-    result = subprocess.run([BB_AGENT, 'bench', 'checker', '--out', str(out), '--repeats', '1'],
-                            capture_output=True, text=True, timeout=300)
+def _bench(name: str, folder: Path) -> dict:
+    """Run ``bb-agent bench NAME --repeats 1`` and return its JSON."""
+    out = folder / f'{name}.json'
+    result = subprocess.run([BB_AGENT, 'bench', name, '--out', str(out), '--repeats', '1'],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    doc = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
+    doc = _bench('checker', tmp_path)
     for key in ('nodes_10', 'nodes_50', 'nodes_200'):
         assert {'p50_us', 'p99_us'} <= set(doc[key])
         assert doc[key]['p50_us'] > 0 and doc[key]['p99_us'] >= doc[key]['p50_us']
@@ -21,11 +26,7 @@ def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
 
 
 def test_when_decode_bench_runs_expect_documented_keys(tmp_path):
-    out = tmp_path / 'decode.json'
-    result = subprocess.run([BB_AGENT, 'bench', 'decode', '--out', str(out), '--repeats', '1'],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    doc = json.loads(out.read_text())
+    doc = _bench('decode', tmp_path)
     for key, grammar in (('mask_us', 'robot_dsl'), ('mask_us_json', 'api_json')):
         assert doc[key]['vocab'] == 32000 and doc[key]['grammar'] == grammar
         assert 0 < doc[key]['p50'] <= doc[key]['p99'] <= doc[key]['max']

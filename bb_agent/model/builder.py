@@ -35,12 +35,17 @@ class BuilderCache:
 
 @dataclass
 class BuilderOutput:
-    """logits (B, T, V); cache; hidden (B, T, D) when asked; skill choices per rail layer."""
+    """What one forward pass returns.
+
+    logits (B, T, V); cache; hidden (B, T, D) when asked; per rail layer: skill choices
+    (B, T, K) and rail states h^C (B, T, R).
+    """
 
     logits: torch.Tensor
     cache: BuilderCache
     hidden: torch.Tensor | None = None
     choices: dict[int, torch.Tensor] = field(default_factory=dict)
+    states: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 def decoder_layers(base: nn.Module) -> nn.ModuleList:
@@ -128,7 +133,7 @@ class BuilderModel(nn.Module):
                 output_hidden: bool = False) -> BuilderOutput:
         """Run base + rail on ``input_ids`` (B, T), continuing ``cache`` if given."""
         cache = cache or BuilderCache()
-        self._ctx = {'cache': cache, 'rail': None, 'choices': {}}
+        self._ctx = {'cache': cache, 'rail': None, 'choices': {}, 'states': {}}
         try:
             out = self.base(input_ids=input_ids, past_key_values=cache.base, use_cache=True,
                             output_hidden_states=output_hidden)
@@ -137,7 +142,7 @@ class BuilderModel(nn.Module):
         cache.base = out.past_key_values
         cache.length += input_ids.shape[1]
         hidden = out.hidden_states[-1] if output_hidden else None
-        return BuilderOutput(out.logits, cache, hidden, ctx['choices'])
+        return BuilderOutput(out.logits, cache, hidden, ctx['choices'], ctx['states'])
 
     def _enter(self, _module, args, kwargs=None):
         if self._ctx is not None:
@@ -154,7 +159,7 @@ class BuilderModel(nn.Module):
             new, proj, choice, rail_cache = self.blocks[str(layer)](ctx['rail'], base_h,
                                                                     rail_cache)
             ctx['cache'].rail[layer] = rail_cache
-            ctx['rail'], ctx['choices'][layer] = new, choice
+            ctx['rail'], ctx['choices'][layer], ctx['states'][layer] = new, choice, new
             alpha = self.alpha(layer).to(base_h.dtype)
             mixed = alpha * proj + (1 - alpha) * base_h
             return (mixed, *output[1:]) if isinstance(output, tuple) else mixed

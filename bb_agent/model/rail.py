@@ -62,6 +62,9 @@ class SkillLibrary(nn.Module):
         self.down = nn.Parameter(torch.randn(cfg.skills, dim_in, cfg.lora_rank) * dim_in ** -0.5)
         # B starts at zero: every adapter is a no-op until trained (LoRA convention).
         self.up = nn.Parameter(torch.zeros(cfg.skills, cfg.lora_rank, dim_out))
+        # One prototype rail state per skill: the build loss pulls h^C toward the
+        # composition (here: the prototype) of the skills chosen for it.
+        self.prototypes = nn.Parameter(torch.randn(cfg.skills, cfg.width) * 0.02)
 
     def route(self, state: torch.Tensor) -> torch.Tensor:
         """Return one-hot skill choices (B, T, K) for rail states (B, T, R)."""

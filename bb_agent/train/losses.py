@@ -1,0 +1,100 @@
+"""The primary loss and the six constraint losses of builder-rail training.
+
+All take the model output and the batch; each returns a scalar tensor. Positions are the
+batch's target positions (output tokens and EOS).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional
+
+from bb_agent.train.batches import Batch
+
+ECE_BINS = 10
+
+
+def _targets(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (logits at target positions (N, V), gold next tokens (N,))."""
+    nxt = batch.ids[:, 1:]
+    mask = batch.target[:, :-1]
+    return logits[:, :-1][mask], nxt[mask]
+
+
+def lm_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Cross-entropy of the output tokens (the primary task loss)."""
+    sel, gold = _targets(logits, batch)
+    return functional.cross_entropy(sel.float(), gold)
+
+
+def cfs_energy(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, float]:
+    """Return (mean grammar-invalid probability mass, violation rate of the argmax)."""
+    mask = batch.target[:, :-1]
+    probs = torch.softmax(logits[:, :-1][mask].float(), -1)
+    allowed = batch.allowed[:, :-1][mask]
+    energy = (probs * (~allowed).float()).sum(-1)
+    violation = (~allowed.gather(1, probs.argmax(-1, keepdim=True))).float().mean()
+    return energy.mean(), float(violation)
+
+
+def g2g_loss(model, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """BCE of the DAG head's edge scores against the gold edges (j < i only)."""
+    scores = model.dag(hidden, batch.step_of, batch.steps)  # (B, S, S)
+    present = torch.zeros_like(batch.edges, dtype=torch.bool)
+    for row in range(batch.step_of.shape[0]):
+        n = int(batch.step_of[row].max()) + 1
+        present[row, :n, :n] = True
+    valid = present & torch.ones_like(present).tril(-1)
+    if not valid.any():
+        return scores.new_zeros(())
+    return functional.binary_cross_entropy_with_logits(scores[valid], batch.edges[valid])
+
+
+def build_loss(model, out) -> torch.Tensor:
+    """Rail state vs the prototype of the skill chosen for it (composition of skills)."""
+    total = []
+    for layer, state in out.states.items():
+        protos = model.blocks[str(layer)].skills.prototypes  # (K, R)
+        total.append(((state - out.choices[layer] @ protos) ** 2).mean())
+    return torch.stack(total).mean()
+
+
+def reuse_loss(model, out) -> torch.Tensor:
+    """Normalised entropy of skill usage (lower = fewer skills reused) + adapter growth."""
+    terms = []
+    for layer, choice in out.choices.items():
+        usage = choice.reshape(-1, choice.shape[-1]).mean(0)  # (K,)
+        entropy = -(usage * (usage + 1e-9).log()).sum() / math.log(choice.shape[-1])
+        growth = model.blocks[str(layer)].skills.up.norm(dim=(1, 2))  # (K,) adapter size
+        terms.append(entropy + 0.01 * (growth * usage.detach().gt(0)).sum())
+    return torch.stack(terms).mean()
+
+
+def kl_budget(logits: torch.Tensor, base_logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """KL(model || base) at target positions."""
+    sel, _ = _targets(logits, batch)
+    base, _ = _targets(base_logits, batch)
+    logp, logq = torch.log_softmax(sel.float(), -1), torch.log_softmax(base.float(), -1)
+    return (logp.exp() * (logp - logq)).sum(-1).mean()
+
+
+def calibration_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Return the top token's expected calibration error (10 bins), before the update.
+
+    Prequential: each batch is scored before the model trains on it. Differentiable in the
+    confidences; the bin assignment is not.
+    """
+    sel, gold = _targets(logits, batch)
+    probs = torch.softmax(sel.float(), -1)
+    conf, pred = probs.max(-1)
+    correct = (pred == gold).float()
+    bins = (conf.detach() * ECE_BINS).long().clamp(max=ECE_BINS - 1)
+    ece = conf.new_zeros(())
+    for b in range(ECE_BINS):
+        inside = bins == b
+        if inside.any():
+            ece = ece + inside.float().mean() * (conf[inside].mean() - correct[inside].mean()
+                                                 ).abs()
+    return ece

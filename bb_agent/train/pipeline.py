@@ -1,0 +1,135 @@
+"""The whole offline pipeline for one trace data set and grammar.
+
+tokenizer (byte-level BPE on the corpus) -> base rail (small LLaMA-style LM pretrained
+with LM loss, then frozen; or any local HF model) -> builder rail (stage 0 boot, stage 1
+:class:`~bb_agent.train.trainer.RailTrainer`) -> checkpoint folder.
+
+Checkpoint folder: ``model.safetensors`` (base + rail), ``config.json`` (preset, rail,
+alpha, grammar and schema hashes, training settings), the tokenizer files, ``grammar.lark``,
+``metrics.json``, ``data_card.json`` (when the data has one) and ``train_log.jsonl``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import json
+from pathlib import Path
+import random
+import shutil
+
+import torch
+
+from bb_agent.core.grammar import Grammar
+from bb_agent.model.presets import ModelPreset, build_model
+from bb_agent.train.dataset import TraceSet
+from bb_agent.train.tokenizer import save_tokenizer, train_bpe
+from bb_agent.train.trainer import RailTrainer, TrainConfig
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What to build: the architecture, the base pretraining budget and stage 1."""
+
+    preset: ModelPreset
+    base_steps: int = 300
+    base_lr: float = 3e-3
+    rail: TrainConfig = TrainConfig()
+    base_dir: str | None = None  # a local HF model to use as the base instead
+
+
+def _corpus(traces: TraceSet) -> list[str]:
+    return [f'{t.prompt()}\n{t.output}' for t in traces.splits['train']]
+
+
+def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, batch: int,
+                  max_len: int, seed: int, progress: bool) -> list[float]:
+    """Pretrain ``base`` with LM loss on whole examples; return the loss per step."""
+    from tqdm import tqdm
+    rng = random.Random(seed)
+    rows = _corpus(traces)
+    opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 2),
+                                                pct_start=0.1)
+    base.train()
+    curve = []
+    for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
+        texts = rng.sample(rows, min(batch, len(rows)))
+        enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True,
+                        truncation=True, max_length=max_len, return_tensors='pt')
+        labels = enc['input_ids'].masked_fill(enc['attention_mask'] == 0, -100)
+        loss = base(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'],
+                    labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        curve.append(loss.item())
+    base.eval()
+    return curve
+
+
+def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: str | Path, *,
+                 schema_hash: str = '', progress: bool = True) -> Path:
+    """Train everything and write the checkpoint folder ``out``; return it."""
+    from bb_agent.model.builder import BuilderModel
+    from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.rail.seed)
+    if cfg.base_dir:
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained(cfg.base_dir, local_files_only=True)
+        model = BuilderModel.from_base_dir(cfg.base_dir, cfg.preset.rail.config())
+        base_curve: list[float] = []
+    else:
+        tokenizer = train_bpe(_corpus(traces), cfg.preset.tokenizer.vocab_size)
+        model = build_model(cfg.preset, vocab_size=len(tokenizer), eos=tokenizer.eos_token_id,
+                            seed=cfg.rail.seed)
+        model.base.requires_grad_(True)
+        base_curve = pretrain_base(model.base, tokenizer, traces, steps=cfg.base_steps,
+                                   lr=cfg.base_lr, batch=cfg.rail.batch_size,
+                                   max_len=cfg.rail.max_len, seed=cfg.rail.seed,
+                                   progress=progress)
+        model.base.requires_grad_(False)  # frozen from here on
+    vocab = model.base.get_output_embeddings().weight.shape[0]
+    llg = llg_tokenizer(tokenizer, vocab_size=vocab)
+    trainer = RailTrainer(model, tokenizer, traces.splits['train'], traces.splits['val'],
+                          lambda: GrammarConstraint(llg, grammar, vocab), cfg.rail, out)
+    if (out / 'last.pt').exists():
+        trainer.resume(out / 'last.pt')
+    records = trainer.fit(progress=progress)
+    save_checkpoint(model, tokenizer, grammar, out, config={
+        'preset': cfg.preset.model_dump(), 'train': cfg.rail.model_dump(),
+        'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'schema_sha256': schema_hash},
+        metrics={'base_lm_loss': base_curve[-1:], 'final': records[-1] if records else {},
+                 'best_val_exact': trainer.best_val}, data=traces.folder)
+    return out
+
+
+def save_checkpoint(model, tokenizer, grammar: Grammar, out: Path, *, config: dict,
+                    metrics: dict, data: Path | None) -> None:
+    """Write the checkpoint files (see the module docstring)."""
+    from safetensors.torch import save_file
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    # Tied embeddings share storage; safetensors stores each tensor once.
+    seen, unique = set(), {}
+    for k, v in state.items():
+        if v.data_ptr() not in seen:
+            seen.add(v.data_ptr())
+            unique[k] = v
+    save_file(unique, str(out / 'model.safetensors'))
+    save_tokenizer(tokenizer, out)
+    (out / 'grammar.lark').write_text(grammar.text)
+    model.base.config.save_pretrained(str(out / 'base'))
+    config = {**config, 'format': 1, 'grammar': grammar.name,
+              'grammar_sha256': hashlib.sha256(grammar.text.encode()).hexdigest(),
+              'alpha_max': float(model.alpha_max),
+              'rail': {**model.rail_config.__dict__, 'layers': list(model.rail_config.layers)},
+              'rail_params': model.rail_parameter_count(),
+              'base_params': model.base_parameter_count()}
+    (out / 'config.json').write_text(json.dumps(config, indent=2) + '\n')
+    (out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
+    if data is not None and (data / 'data_card.json').exists():
+        shutil.copy(data / 'data_card.json', out / 'data_card.json')

@@ -1,0 +1,138 @@
+"""Synthetic robot traces: (instruction, world, gold DSL program, gold plan DAG).
+
+Instructions compose *atoms* (fetch, push, give, look, speak, pause, go home, go to) with
+modifiers (slowly, quickly, gently) into sequences, conditionals, parallel blocks and
+repeats. *Skins* shift the surface: held-out paraphrase templates, synonyms, reordered
+clauses ("..., but first ..."), renamed objects and bins, distractor sentences. Every gold
+program is approved by the plan checker in its own world before it is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import random
+
+from bb_agent.train.synth_world import Scene
+
+# atom -> (train templates, skin templates). {o} object, {b} bin, {d} direction, {n} number,
+# {t} text, {r} region.
+TEMPLATES = {
+    'fetch': (['put the {o} in {b}', 'place the {o} into {b}', 'move the {o} to {b}'],
+              ['could you drop the {o} into {b}', 'the {o} belongs in {b}']),
+    'push': (['push the {o} {d} by {n} cm', 'nudge the {o} {n} cm {d}'],
+             ['shove the {o} {n} centimetres {d}']),
+    'give': (['hand me the {o}', 'give the {o} to me'], ['pass the {o} over to me']),
+    'look': (['look at {r}', 'scan {r}'], ['take a look around {r}']),
+    'speak': (['say "{t}"', 'announce "{t}"'], ['tell everyone "{t}"']),
+    'pause': (['wait {n} seconds', 'pause for {n} seconds'], ['hold on for {n} seconds']),
+    'home': (['go home', 'return to the home pose'], ['head back to your rest position']),
+    'goto': (['move to {b}', 'go to {b}'], ['head over to {b}']),
+}
+MODIFIERS = {  # word -> (train phrase, skin phrase, argument it sets)
+    'slowly': ('slowly', 'at a gentle pace', 'speed=0.1 m/s'),
+    'quickly': ('quickly', 'as fast as you can', 'speed=0.4 m/s'),
+    'gently': ('gently', 'with a light touch', 'force=10 N'),
+}
+MODIFIABLE = {'fetch': ('slowly', 'quickly', 'gently'), 'push': ('slowly', 'quickly', 'gently'),
+              'give': ('slowly', 'gently'), 'goto': ('slowly', 'quickly'),
+              'home': ('slowly', 'quickly')}
+SINGLE_STEP = ('push', 'look', 'speak', 'pause', 'home', 'goto')  # may go in parallel/repeat
+REGIONS = {'table': 'the table', 'bins': 'the bins', 'all': 'everything'}
+DIRECTIONS = ('left', 'right', 'forward', 'back')
+PHRASES = ('done', 'hello there', 'task complete', 'watch out', 'starting now', 'all clear')
+SYNONYMS = {'cup': 'mug', 'block': 'cube', 'ball': 'sphere', 'can': 'tin', 'bottle': 'flask',
+            'jar': 'pot', 'brick': 'slab'}
+DISTRACTORS = ('It is a busy morning.', 'The lights are on.', 'Thanks a lot.',
+               'I will be back soon.', 'Nice work today.')
+# (atom, modifier) and (structure, atom) pairs that only the compositional split contains.
+HELD_OUT = frozenset({('push', 'slowly'), ('fetch', 'quickly'), ('give', 'gently'),
+                      ('repeat', 'push'), ('parallel', 'goto')})
+
+
+@dataclass
+class Atom:
+    """One instruction clause and its program steps (calls without ids)."""
+
+    name: str
+    text: str
+    calls: list[str]
+    modifier: str | None = None
+
+
+class ProgramWriter:
+    """Numbers steps s1, s2, ... and writes statements with two-space indentation."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lines: list[str] = []
+
+    def steps(self, calls: list[str], depth: int) -> None:
+        """Write one statement per call."""
+        for call in calls:
+            self.count += 1
+            self.lines.append(f'{"  " * depth}s{self.count} = {call};')
+
+    def open(self, head: str, depth: int) -> None:
+        """Write ``head {``."""
+        self.lines.append(f'{"  " * depth}{head} {{')
+
+    def close(self, depth: int, tail: str = '') -> None:
+        """Write ``}`` (plus an optional ``else {``)."""
+        self.lines.append(f'{"  " * depth}}}{tail}')
+
+    def text(self) -> str:
+        """Return the program."""
+        return '\n'.join(self.lines) + '\n'
+
+
+def _call(skill: str, args: list[str]) -> str:
+    return f'{skill}({", ".join(args)})'
+
+
+def make_atom(rng: random.Random, name: str, scene: Scene, *, skin: bool,
+              modifier: str | None = None) -> Atom:
+    """Return an atom of kind ``name`` for ``scene`` (templates from the skin set if asked)."""
+    obj = rng.choice(scene.objects)
+    shape = SYNONYMS[obj.shape] if skin and rng.random() < 0.5 else obj.shape
+    bin_id = rng.choice(sorted(scene.bins))
+    fill = {'o': obj.phrase(shape), 'b': scene.bins[bin_id], 'd': rng.choice(DIRECTIONS),
+            'n': rng.choice((2, 3, 5, 8, 10)), 't': rng.choice(PHRASES),
+            'r': rng.choice(sorted(REGIONS))}
+    region_text = REGIONS[fill['r']]
+    text = rng.choice(TEMPLATES[name][1 if skin else 0]).format(**{**fill, 'r': region_text})
+    motion: list[str] = []
+    if modifier:
+        motion.append(MODIFIERS[modifier][2])
+        text += ' ' + MODIFIERS[modifier][1 if skin else 0]
+    if scene.human and not any(a.startswith('speed=') for a in motion) and \
+            name in ('fetch', 'push', 'give', 'goto', 'home'):
+        motion.append('speed=0.1 m/s')  # a human is near: the checker's speed limit
+    speed = [a for a in motion if a.startswith('speed=')]
+    force = [a for a in motion if a.startswith('force=')]
+    o, b = obj.id, bin_id
+    calls = {
+        'fetch': lambda: [_call('pick', [f'object={o}'] + speed + force),
+                          _call('place', [f'object={o}', f'target={b}'] + speed)],
+        'push': lambda: [_call('push', [f'object={o}', f'direction={fill["d"]}',
+                                        f'distance={fill["n"]} cm'] + speed + force)],
+        'give': lambda: [_call('pick', [f'object={o}'] + speed + force),
+                         _call('hand_over', [f'object={o}'] + speed)],
+        'look': lambda: [_call('scan', [f'region={fill["r"]}'])],
+        'speak': lambda: [_call('say', [f'text="{fill["t"]}"'])],
+        'pause': lambda: [_call('wait', [f'duration={fill["n"]} s'])],
+        'home': lambda: [_call('home', speed)],
+        'goto': lambda: [_call('move_to', [f'target={b}'] + speed)],
+    }[name]()
+    return Atom(name, text, calls, modifier)
+
+
+def pick_atom_name(rng: random.Random, scene: Scene, pool: tuple[str, ...]) -> str:
+    """Choose an atom kind the scene supports (``give`` needs a human)."""
+    choices = [a for a in pool if a != 'give' or scene.human]
+    return rng.choice(choices)
+
+
+def pick_modifier(rng: random.Random, name: str, scene: Scene) -> str | None:
+    """Choose a modifier for ``name`` (40% of modifiable atoms; never fast near a human)."""
+    options = [m for m in MODIFIABLE.get(name, ()) if not (scene.human and m == 'quickly')]
+    return rng.choice(options) if options and rng.random() < 0.4 else None

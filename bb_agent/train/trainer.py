@@ -1,0 +1,189 @@
+"""Builder-rail training (stage 1): LM loss under Lagrangian constraints, PCGrad, alpha lift.
+
+Each step: forward base + rail, the task loss (LM on programs) and the six constraint
+losses, dual ascent on every constraint, then either PCGrad over the per-objective
+gradients of the rail parameters or their plain sum. Every ``eval_every`` steps the
+validation metric (teacher-forced exact match of whole programs) is measured and the gate
+budget alpha_max is lifted by ``alpha_step`` only when it improved. Every step is logged
+(losses, duals, gradient cosines, cfs violation rate, alpha); checkpoints are resumable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import json
+from pathlib import Path
+import random
+
+from pydantic import Field
+import torch
+
+from bb_agent.core.strict_model import StrictModel
+from bb_agent.train import losses
+from bb_agent.train.batches import Batch, make_batch
+from bb_agent.train.lagrangian import Constraint, cosines, flat, pcgrad
+
+CONSTRAINTS = ('cfs_energy', 'g2g_loss', 'build_loss', 'reuse_loss', 'kl_budget',
+               'calibration_loss')
+
+
+class TrainConfig(StrictModel):
+    """Stage-1 settings (config/train/*.yaml and ``bb-agent train`` flags)."""
+
+    steps: int = Field(200, ge=1, le=10_000_000)
+    batch_size: int = Field(16, ge=1, le=4096)
+    lr: float = Field(3e-3, gt=0, le=1.0)
+    max_len: int = Field(256, ge=16, le=8192, description='tokens per example')
+    seed: int = 0
+    targets: dict[str, float] = Field(default_factory=lambda: {
+        'cfs_energy': 0.02, 'g2g_loss': 0.3, 'build_loss': 0.05, 'reuse_loss': 0.6,
+        'kl_budget': 2.0, 'calibration_loss': 0.05}, description='constraint targets c_k')
+    eta: float = Field(0.05, gt=0, le=10.0, description='dual step size')
+    pcgrad: bool = True
+    pcgrad_every: int = Field(1, ge=1, le=1000, description='PCGrad on every n-th step')
+    eval_every: int = Field(50, ge=1, le=1_000_000)
+    alpha_step: float = Field(0.05, ge=0, le=1.0)
+    alpha_cap: float = Field(0.6, ge=0, le=1.0)
+    log_every: int = Field(1, ge=1, le=100_000)
+
+
+class RailTrainer:
+    """Trains a :class:`~bb_agent.model.builder.BuilderModel`'s rail on traces.
+
+    Args:
+        model: the builder model (base frozen).
+        tokenizer: HF fast tokenizer with eos/pad/sep tokens.
+        train, val: trace lists.
+        new_constraint: returns a fresh grammar constraint (the decoder's own).
+        cfg: training settings.
+        out: folder for the log (``train_log.jsonl``) and ``last.pt``.
+    """
+
+    def __init__(self, model, tokenizer, train, val, new_constraint: Callable[[], object],
+                 cfg: TrainConfig, out: Path) -> None:
+        self.model, self.tok, self.train, self.val = model, tokenizer, train, val
+        self.new_constraint, self.cfg, self.out = new_constraint, cfg, Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.params = list(model.rail_parameters())
+        self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=0.01)
+        self.constraints = {k: Constraint(cfg.targets[k], cfg.eta) for k in CONSTRAINTS}
+        self.step, self.best_val, self.rng = 0, -1.0, random.Random(cfg.seed)
+        self.vocab = model.base.get_output_embeddings().weight.shape[0]
+
+    # --- one step --------------------------------------------------------------------
+    def batch(self, rows) -> Batch:
+        """Encode ``rows`` with grammar masks."""
+        return make_batch(rows, self.tok, max_len=self.cfg.max_len,
+                          new_constraint=self.new_constraint, vocab=self.vocab)
+
+    def objectives(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict]:
+        """Return the task and constraint losses (tensors) and extra metrics."""
+        out = self.model(batch.ids, output_hidden=True)
+        with torch.no_grad():
+            base_logits = self.model.base(input_ids=batch.ids).logits
+        energy, violation = losses.cfs_energy(out.logits, batch)
+        terms = {'task': losses.lm_loss(out.logits, batch), 'cfs_energy': energy,
+                 'g2g_loss': losses.g2g_loss(self.model, out.hidden, batch),
+                 'build_loss': losses.build_loss(self.model, out),
+                 'reuse_loss': losses.reuse_loss(self.model, out),
+                 'kl_budget': losses.kl_budget(out.logits, base_logits, batch),
+                 'calibration_loss': losses.calibration_loss(out.logits, batch)}
+        return terms, {'cfs_violation_rate': violation}
+
+    def train_step(self, rows) -> dict:
+        """Run one optimisation step on ``rows``; return the log record."""
+        self.model.train()
+        terms, extra = self.objectives(self.batch(rows))
+        duals = {k: self.constraints[k].update(terms[k].item()) for k in CONSTRAINTS}
+        weighted = {'task': terms['task']}
+        for k in CONSTRAINTS:
+            if duals[k] > 0:
+                weighted[k] = duals[k] * terms[k] / self.constraints[k].scale()
+        self.opt.zero_grad(set_to_none=True)
+        record = {'step': self.step, **{k: v.item() for k, v in terms.items()},
+                  **{f'dual/{k}': v for k, v in duals.items()}, **extra,
+                  'alpha_max': float(self.model.alpha_max)}
+        if self.cfg.pcgrad and len(weighted) > 1 and self.step % self.cfg.pcgrad_every == 0:
+            grads = {}
+            names = list(weighted)
+            for i, name in enumerate(names):
+                g = torch.autograd.grad(weighted[name], self.params, allow_unused=True,
+                                        retain_graph=i < len(names) - 1)
+                grads[name] = flat(g, self.params)
+            record['cos'] = cosines(grads)
+            combined = pcgrad(list(grads.values()), self.rng)
+            offset = 0
+            for p in self.params:
+                p.grad = combined[offset:offset + p.numel()].view_as(p).clone()
+                offset += p.numel()
+        else:
+            sum(weighted.values()).backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.opt.step()
+        self.step += 1
+        return record
+
+    # --- validation and alpha ------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self, rows) -> float:
+        """Return teacher-forced exact match: every output token is the argmax."""
+        self.model.eval()
+        hits = 0
+        for i in range(0, len(rows), self.cfg.batch_size):
+            batch = make_batch(rows[i:i + self.cfg.batch_size], self.tok,
+                               max_len=self.cfg.max_len, new_constraint=None, vocab=self.vocab)
+            pred = self.model(batch.ids).logits[:, :-1].argmax(-1)
+            ok = (pred == batch.ids[:, 1:]) | ~batch.target[:, :-1]
+            hits += int(ok.all(-1).sum())
+        return hits / max(1, len(rows))
+
+    def maybe_lift_alpha(self, metric: float) -> bool:
+        """Lift alpha_max by ``alpha_step`` when ``metric`` beats the best so far."""
+        improved = metric > self.best_val
+        self.best_val = max(self.best_val, metric)
+        if improved and self.step > self.cfg.eval_every:  # the first eval sets the baseline
+            self.model.set_alpha_max(min(self.cfg.alpha_cap,
+                                         float(self.model.alpha_max) + self.cfg.alpha_step))
+        return improved
+
+    # --- loop ----------------------------------------------------------------------------
+    def fit(self, *, progress: bool = True, val_rows=None) -> list[dict]:
+        """Train to ``cfg.steps``; return the log records (also appended to the log file)."""
+        from tqdm import tqdm
+        val_rows = val_rows or self.val[:256]
+        records = []
+        log = (self.out / 'train_log.jsonl').open('a')
+        bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress,
+                   desc='rail', unit='step')
+        while self.step < self.cfg.steps:
+            rows = self.rng.sample(self.train, min(self.cfg.batch_size, len(self.train)))
+            record = self.train_step(rows)
+            if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
+                record['val_exact'] = self.validate(val_rows)
+                record['alpha_lifted'] = self.maybe_lift_alpha(record['val_exact'])
+                self.save(self.out / 'last.pt')
+            if self.step % self.cfg.log_every == 0 or 'val_exact' in record:
+                log.write(json.dumps(record) + '\n')
+                log.flush()
+            records.append(record)
+            bar.update(1)
+            bar.set_postfix(lm=f'{record["task"]:.3f}', alpha=f'{record["alpha_max"]:.2f}')
+        bar.close()
+        log.close()
+        return records
+
+    def save(self, path: Path) -> None:
+        """Write a resumable checkpoint (rail weights, optimiser, duals, step, rng)."""
+        rail = {k: v for k, v in self.model.state_dict().items() if not k.startswith('base.')}
+        torch.save({'rail': rail, 'opt': self.opt.state_dict(), 'step': self.step,
+                    'best_val': self.best_val, 'rng': self.rng.getstate(),
+                    'constraints': {k: c.state() for k, c in self.constraints.items()}}, path)
+
+    def resume(self, path: Path) -> None:
+        """Continue from :meth:`save`'s checkpoint."""
+        state = torch.load(path, weights_only=False)
+        self.model.load_state_dict(state['rail'], strict=False)
+        self.opt.load_state_dict(state['opt'])
+        self.step, self.best_val = state['step'], state['best_val']
+        self.rng.setstate(state['rng'])
+        self.constraints = {k: Constraint.from_state(v) for k, v in state['constraints'].items()}
