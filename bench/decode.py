@@ -110,7 +110,6 @@ def run(repeats: int = 300) -> dict:
     from bb_agent.model.presets import build_model, load_preset
     from bb_agent.train.tokenizer import train_bpe
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     out: dict = {'machine': machine()}
     corpus = _corpus()
     start = time.perf_counter()

@@ -14,7 +14,7 @@ import torch
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 
-MANIFEST = 'onnx_manifest.json'  # written by onnx_export (same name; that module needs torch)
+MANIFEST = 'onnx_manifest.json'  # the layout file onnx_export writes next to the graph
 
 
 def default_providers() -> list[str]:

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from bb_agent.model.builder import BuilderCache, BuilderModel
+from bb_agent.model.onnx_backend import MANIFEST
 
-MANIFEST = 'onnx_manifest.json'
 GRAPH = 'model.onnx'
 MAX_LEN = 8192  # upper bound of the symbolic sequence dimensions (positions)
 

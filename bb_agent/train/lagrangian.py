@@ -27,21 +27,19 @@ class Constraint:
     window: int = 64
     history: deque = field(default_factory=deque)
 
-    def normalised(self, value: float) -> tuple[float, float]:
-        """Record ``value``; return (winsorised value, scale) from the history."""
+    def winsorised(self, value: float) -> float:
+        """Record ``value``; return it clipped to the 5–95% quantiles of the history."""
         self.history.append(value)
         while len(self.history) > self.window:
             self.history.popleft()
         ordered = sorted(self.history)
         lo = ordered[int(0.05 * (len(ordered) - 1))]
         hi = ordered[int(0.95 * (len(ordered) - 1))]
-        median = ordered[len(ordered) // 2]
-        return min(max(value, lo), hi), max(abs(median), 1e-6)
+        return min(max(value, lo), hi)
 
     def update(self, value: float) -> float:
         """Dual ascent step with ``value``; return the new dual."""
-        clipped, _ = self.normalised(value)
-        self.dual = max(0.0, self.dual + self.eta * (clipped - self.target))
+        self.dual = max(0.0, self.dual + self.eta * (self.winsorised(value) - self.target))
         return self.dual
 
     def scale(self) -> float:

@@ -42,11 +42,9 @@ def cfs_energy(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, float]
 def g2g_loss(model, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
     """BCE of the DAG head's edge scores against the gold edges (j < i only)."""
     scores = model.dag(hidden, batch.step_of, batch.steps)  # (B, S, S)
-    present = torch.zeros_like(batch.edges, dtype=torch.bool)
-    for row in range(batch.step_of.shape[0]):
-        n = int(batch.step_of[row].max()) + 1
-        present[row, :n, :n] = True
-    valid = present & torch.ones_like(present).tril(-1)
+    steps = torch.arange(batch.steps)
+    real = steps < (batch.step_of.max(1).values + 1).unsqueeze(1)  # (B, S): step occurs
+    valid = real.unsqueeze(2) & real.unsqueeze(1) & (steps.unsqueeze(1) > steps)  # j < i
     if not valid.any():
         return scores.new_zeros(())
     return functional.binary_cross_entropy_with_logits(scores[valid], batch.edges[valid])

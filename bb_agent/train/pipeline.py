@@ -38,7 +38,8 @@ class PipelineConfig:
     base_dir: str | None = None  # a local HF model to use as the base instead
 
 
-def _corpus(traces: TraceSet) -> list[str]:
+def corpus_texts(traces: TraceSet) -> list[str]:
+    """Return the training split as texts: prompt, a newline, output (tokenizer, base LM)."""
     return [f'{t.prompt()}\n{t.output}' for t in traces.splits['train']]
 
 
@@ -47,7 +48,7 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     """Pretrain ``base`` with LM loss on whole examples; return the loss per step."""
     from tqdm import tqdm
     rng = random.Random(seed)
-    rows = _corpus(traces)
+    rows = corpus_texts(traces)
     opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 2),
                                                 pct_start=0.1)
@@ -84,7 +85,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         model = BuilderModel.from_base_dir(cfg.base_dir, cfg.preset.rail.config())
         base_curve: list[float] = []
     else:
-        tokenizer = train_bpe(_corpus(traces), cfg.preset.tokenizer.vocab_size)
+        tokenizer = train_bpe(corpus_texts(traces), cfg.preset.tokenizer.vocab_size)
         model = build_model(cfg.preset, vocab_size=len(tokenizer), eos=tokenizer.eos_token_id,
                             seed=cfg.rail.seed)
         model.base.requires_grad_(True)

@@ -17,10 +17,8 @@ from bb_agent.core.schema import DomainSchema
 from bb_agent.train.synth_robot import (
     DISTRACTORS,
     HELD_OUT,
-    MODIFIERS,
     SINGLE_STEP,
     TEMPLATES,
-    Atom,
     ProgramWriter,
     make_atom,
     pick_atom_name,
@@ -145,5 +143,3 @@ def make_example(rng: random.Random, schema: DomainSchema, *, split: str,
                  'combos': sorted('+'.join(str(x) for x in c) for c in combos)}, rejected)
     raise RuntimeError(f'no {split} example after {max_tries} drafts')
 
-
-__all__ = ['Atom', 'MODIFIERS', 'compose', 'make_example', 'plan_dag']

@@ -64,8 +64,8 @@ def random_scene(rng: random.Random, *, skin: bool = False, human: bool | None =
     """
     colours = SKIN_COLOURS + COLOURS[:3] if skin else COLOURS
     shapes = SKIN_SHAPES + SHAPES[:2] if skin else SHAPES
-    ids, objects = set(), []
-    while len(objects) < rng.randint(*n_objects):
+    ids, objects, count = set(), [], rng.randint(*n_objects)
+    while len(objects) < count:
         colour, shape = rng.choice(colours), rng.choice(shapes)
         if f'{colour}_{shape}' in ids:
             continue

@@ -12,6 +12,7 @@ SHA-256).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import json
 from pathlib import Path
 import random
 
@@ -101,7 +102,6 @@ def synth_other(out: Path, domain: str, seed: int, sizes: Sizes) -> dict:
 
 def write_card(folder: Path, card: dict) -> None:
     """Write ``data_card.json`` (sorted keys, so equal cards are equal files)."""
-    import json
     (folder / 'data_card.json').write_text(json.dumps(card, indent=2, sort_keys=True) + '\n')
 
 

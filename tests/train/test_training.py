@@ -109,10 +109,11 @@ def test_when_trainer_runs_a_few_dozen_steps_expect_lm_loss_to_fall(corpus, tmp_
     from bb_agent.core.schema import load_schema
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.model.presets import build_model, load_preset
+    from bb_agent.train.pipeline import corpus_texts
     from bb_agent.train.tokenizer import train_bpe
     from bb_agent.train.trainer import RailTrainer, TrainConfig
     data = load_traces(corpus / 'robot')
-    tok = train_bpe([t.prompt() + '\n' + t.output for t in data.splits['train']], 600)
+    tok = train_bpe(corpus_texts(data), 600)
     model = build_model(load_preset('tiny'), vocab_size=len(tok), eos=tok.eos_token_id)
     llg = llg_tokenizer(tok, vocab_size=len(tok))
     grammar = specialise(load_grammar('robot_dsl'), load_schema('robot').vocabulary())
