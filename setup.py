@@ -1,7 +1,7 @@
 """ament_python package definition of bb_agent.
 
 Installs the Python package plus its share data (ament resource marker,
-package.xml, launch/, config/, grammars/) into share/bb_agent, so that the
+package.xml, launch/, config/, grammars/, models/) into share/bb_agent, so that the
 same layout exists after a colcon install, a pip/venv install and a wheel.
 """
 
@@ -11,7 +11,7 @@ from setuptools import find_packages, setup
 
 PACKAGE = 'bb_agent'
 # Share folders copied recursively into share/bb_agent/<folder>.
-SHARE_FOLDERS = ('launch', 'config', 'grammars')
+SHARE_FOLDERS = ('launch', 'config', 'grammars', 'models')
 
 
 def share_data_files():
@@ -59,6 +59,8 @@ setup(
             'bench = bb_agent.bench_command:register',
             'synth = bb_agent.train.commands:register_synth',
             'train = bb_agent.train.commands:register_train',
+            'eval = bb_agent.train.commands:register_eval',
+            'export = bb_agent.train.commands:register_export',
         ],
     },
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 import re
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_serializer, field_validator
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.strict_model import StrictModel, validation_message
@@ -66,6 +66,12 @@ class World(StrictModel):
         if bad:
             raise ValueError(f'malformed facts {bad}; use predicate syntax like holding(cup)')
         return v
+
+    @field_serializer('facts')
+    def _facts_sorted(self, v: frozenset[str]) -> list[str]:
+        # Sorted, so equal worlds serialise identically in every process (set order
+        # follows the per-process string hash seed).
+        return sorted(v)
 
     @field_validator('objects')
     @classmethod

@@ -12,6 +12,7 @@ modified. Base models are loaded from a local directory only, never from a hub.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import functools
 import os
 from pathlib import Path
 
@@ -150,17 +151,19 @@ class BuilderModel(nn.Module):
             self._ctx['rail'] = self.entry(hidden)
 
     def _make_hook(self, layer: int):
-        def hook(_module, _args, output):
-            ctx = self._ctx
-            if ctx is None:  # the base is being used on its own
-                return output
-            base_h = output[0] if isinstance(output, tuple) else output  # (B, T, D)
-            rail_cache = ctx['cache'].rail.get(layer)
-            new, proj, choice, rail_cache = self.blocks[str(layer)](ctx['rail'], base_h,
-                                                                    rail_cache)
-            ctx['cache'].rail[layer] = rail_cache
-            ctx['rail'], ctx['choices'][layer], ctx['states'][layer] = new, choice, new
-            alpha = self.alpha(layer).to(base_h.dtype)
-            mixed = alpha * proj + (1 - alpha) * base_h
-            return (mixed, *output[1:]) if isinstance(output, tuple) else mixed
-        return hook
+        # A partial of a bound method (not a closure): deepcopy rebinds it to the copy.
+        return functools.partial(self._layer_hook, layer)
+
+    def _layer_hook(self, layer: int, _module, _args, output):
+        ctx = self._ctx
+        if ctx is None:  # the base is being used on its own
+            return output
+        base_h = output[0] if isinstance(output, tuple) else output  # (B, T, D)
+        rail_cache = ctx['cache'].rail.get(layer)
+        new, proj, choice, rail_cache = self.blocks[str(layer)](ctx['rail'], base_h,
+                                                                rail_cache)
+        ctx['cache'].rail[layer] = rail_cache
+        ctx['rail'], ctx['choices'][layer], ctx['states'][layer] = new, choice, new
+        alpha = self.alpha(layer).to(base_h.dtype)
+        mixed = alpha * proj + (1 - alpha) * base_h
+        return (mixed, *output[1:]) if isinstance(output, tuple) else mixed

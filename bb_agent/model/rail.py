@@ -65,13 +65,43 @@ class SkillLibrary(nn.Module):
         # One prototype rail state per skill: the build loss pulls h^C toward the
         # composition (here: the prototype) of the skills chosen for it.
         self.prototypes = nn.Parameter(torch.randn(cfg.skills, cfg.width) * 0.02)
+        # Which skills the router may pick (ablation); not saved with the weights.
+        self.register_buffer('enabled', torch.ones(cfg.skills, dtype=torch.bool),
+                             persistent=False)
+
+    @property
+    def size(self) -> int:
+        """Return the number of skills K."""
+        return self.prototypes.shape[0]
 
     def route(self, state: torch.Tensor) -> torch.Tensor:
         """Return one-hot skill choices (B, T, K) for rail states (B, T, R)."""
-        logits = self.router(state)
+        if not bool(self.enabled.any()):  # every skill ablated: no adapter at all
+            return state.new_zeros(*state.shape[:-1], self.size)
+        logits = self.router(state).masked_fill(~self.enabled, float('-inf'))
         if self.training:
             return functional.gumbel_softmax(logits, tau=self.tau, hard=True)
         return functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+    @torch.no_grad()
+    def add_skills(self, n: int) -> list[nn.Parameter]:
+        """Append ``n`` skills (no-op adapters until trained); return the grown parameters.
+
+        Each new skill costs one router row, one rank-r adapter and one prototype, so the
+        library grows by a constant per skill, independent of the skills already there.
+        """
+        router = nn.Linear(self.router.in_features, self.size + n).to(self.prototypes.device)
+        router.weight[:self.size] = self.router.weight
+        router.bias[:self.size] = self.router.bias
+        self.router = router
+        dim_in, rank = self.down.shape[1:]
+        self.down = nn.Parameter(torch.cat([self.down, torch.randn(
+            n, dim_in, rank, device=self.down.device) * dim_in ** -0.5]))
+        self.up = nn.Parameter(torch.cat([self.up, self.up.new_zeros(n, *self.up.shape[1:])]))
+        self.prototypes = nn.Parameter(torch.cat([self.prototypes, torch.randn(
+            n, self.prototypes.shape[1], device=self.prototypes.device) * 0.02]))
+        self.enabled = torch.cat([self.enabled, self.enabled.new_ones(n)])
+        return [self.router.weight, self.router.bias, self.down, self.up, self.prototypes]
 
     def forward(self, x: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
         """Apply the chosen adapters: x (B, T, Din), choice (B, T, K) -> (B, T, Dout)."""

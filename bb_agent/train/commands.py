@@ -49,20 +49,35 @@ def run_synth(args: argparse.Namespace) -> int:
 def register_train(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train``: tokenizer, base pretraining and builder-rail training on traces."""
     parser = subparsers.add_parser(
-        'train', help='train a builder model on a trace folder (train/val/test*.jsonl)')
-    parser.add_argument('--data', type=Path, required=True, help='trace folder')
+        'train', help='train a builder model on a trace folder (train/val/test*.jsonl); '
+                      "without --data, synthesise the preset's corpus first")
+    parser.add_argument('--data', type=Path,
+                        help='trace folder (default: synthesise config/train/<preset>.yaml)')
     parser.add_argument('--grammar', help='grammar file (.lark) or built-in grammar name '
                                           "(default: the data card's)")
     parser.add_argument('--domain', help='domain schema whose vocabulary specialises the grammar')
-    parser.add_argument('--preset', default='default', help='config/models/<preset>.yaml')
+    parser.add_argument('--preset', default='default',
+                        help='config/models/<preset>.yaml and its recipe '
+                             'config/train/<preset>.yaml')
     parser.add_argument('--out', type=Path, required=True, help='checkpoint folder')
-    parser.add_argument('--steps', type=_positive, default=2000, help='rail training steps')
-    parser.add_argument('--base-steps', type=int, default=1000, help='base pretraining steps')
-    parser.add_argument('--batch-size', type=_positive, default=16)
+    parser.add_argument('--steps', type=_positive, help='rail training steps (recipe default)')
+    parser.add_argument('--base-steps', type=int, help='base pretraining steps (recipe default)')
+    parser.add_argument('--batch-size', type=_positive, help='batch size (recipe default)')
     parser.add_argument('--base-dir', help='local HF model folder to use as the base')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.set_defaults(func=run_train)
+
+
+def _recipe(preset: str) -> dict:
+    """Return config/train/<preset>.yaml (empty when the preset has no recipe)."""
+    import yaml
+
+    from bb_agent.core.resources import ResourceNotFoundError, config_path
+    try:
+        return yaml.safe_load(config_path('train', f'{preset}.yaml').read_text()) or {}
+    except ResourceNotFoundError:
+        return {}
 
 
 def _grammar(args: argparse.Namespace, card: dict):
@@ -89,19 +104,99 @@ def _grammar(args: argparse.Namespace, card: dict):
 
 def run_train(args: argparse.Namespace) -> int:
     """Run the pipeline and print where the checkpoint is."""
+    import time
+
     from bb_agent.model.presets import load_preset
     from bb_agent.train.dataset import load_traces
     from bb_agent.train.pipeline import PipelineConfig, run_pipeline
+    from bb_agent.train.synthesize import Sizes, synthesize
     from bb_agent.train.trainer import TrainConfig
+    started = time.monotonic()
+    recipe = _recipe(args.preset)
+    if args.data is None:
+        if 'data' not in recipe:
+            raise BBError(ErrorCode.INVALID_ARGUMENT,
+                          f'no --data and preset {args.preset} has no recipe data section')
+        d = recipe['data']
+        synthesize(args.out / 'data', seed=d['seed'], domains=tuple(d['domains']),
+                   sizes=Sizes(train=d['train'], val=d['test'], test=d['test']))
+        args.data = args.out / 'data' / 'robot'
     traces = load_traces(args.data)
     card_path = args.data / 'data_card.json'
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     grammar, schema_hash = _grammar(args, card)
-    cfg = PipelineConfig(preset=load_preset(args.preset), base_steps=args.base_steps,
-                         rail=TrainConfig(steps=args.steps, batch_size=args.batch_size,
-                                          seed=args.seed, eval_every=max(1, args.steps // 10)),
-                         base_dir=args.base_dir)
+    rail = {'eval_every': 0, **recipe.get('rail', {}), 'seed': args.seed}
+    if args.steps:
+        rail['steps'] = args.steps
+    if args.batch_size:
+        rail['batch_size'] = args.batch_size
+    rail.setdefault('steps', 2000)
+    rail['eval_every'] = rail['eval_every'] or max(1, rail['steps'] // 10)
+    base_steps = args.base_steps if args.base_steps is not None else \
+        recipe.get('base_steps', 1000)
+    cfg = PipelineConfig(preset=load_preset(args.preset), base_steps=base_steps,
+                         base_lr=recipe.get('base_lr', 3e-3),
+                         rail=TrainConfig.model_validate(rail), base_dir=args.base_dir)
     out = run_pipeline(traces, grammar, cfg, args.out, schema_hash=schema_hash,
                        progress=not args.no_progress)
-    print(f'checkpoint: {out}')
+    minutes = (time.monotonic() - started) / 60
+    print(f'checkpoint: {out} ({minutes:.1f} min)')
+    return 0
+
+
+def register_eval(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``eval``: the evaluation battery on a checkpoint."""
+    parser = subparsers.add_parser(
+        'eval', help='evaluate a checkpoint: validity, exact match, approval, GED, ablation, '
+                     'takeover sweep, skill stacking')
+    parser.add_argument('checkpoint', type=Path, help='checkpoint folder')
+    parser.add_argument('--data', type=Path,
+                        help="trace folder (default: regenerate the checkpoint's corpus)")
+    parser.add_argument('--out', type=Path, help='report folder (default: CHECKPOINT/eval)')
+    parser.add_argument('--limit', type=_positive, default=300, help='examples per split')
+    parser.add_argument('--sweep-limit', type=_positive, default=100,
+                        help='examples per ablation/sweep/stacking point')
+    parser.add_argument('--free-limit', type=_positive, default=100,
+                        help='examples decoded without the mask per split')
+    parser.add_argument('--stack-steps', type=int, default=40, help='skill-stacking steps')
+    parser.add_argument('--max-tokens', type=_positive, default=256, help='tokens per plan')
+    parser.add_argument('--threads', type=_positive, default=1, help='torch threads')
+    parser.set_defaults(func=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run the battery; print the headline numbers and where the report is."""
+    from bb_agent.train.battery import EvalConfig, run_battery
+    cfg = EvalConfig(limit=args.limit, sweep_limit=args.sweep_limit,
+                     free_limit=args.free_limit, stack_steps=args.stack_steps,
+                     max_tokens=args.max_tokens, threads=args.threads)
+    out = args.out or args.checkpoint / 'eval'
+    metrics = run_battery(args.checkpoint, args.data, cfg, out)
+    headline = {name: {k: s['builder'][k] for k in ('syntax_valid', 'exact_match',
+                                                    'checker_approved')}
+                for name, s in metrics['splits'].items()}
+    print(json.dumps(headline, indent=2))
+    print(f'report: {out / "report.md"}')
+    return 0
+
+
+def register_export(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``export``: write a checkpoint's ONNX Runtime files."""
+    parser = subparsers.add_parser('export', help='export a checkpoint for ONNX Runtime')
+    parser.add_argument('checkpoint', type=Path, help='checkpoint folder')
+    parser.add_argument('--onnx', action='store_true', required=True,
+                        help='write CHECKPOINT/onnx/ (model.onnx + manifest)')
+    parser.add_argument('--out', type=Path, help='output folder (default: CHECKPOINT/onnx)')
+    parser.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export the checkpoint's model (base + rail, past KV) to ONNX."""
+    from bb_agent.model.checkpoint import load_checkpoint
+    from bb_agent.model.onnx_export import export_onnx
+    ckpt = load_checkpoint(args.checkpoint)
+    out = args.out or args.checkpoint / 'onnx'
+    export_onnx(ckpt.load_model(), out, metadata={
+        'checkpoint': str(args.checkpoint), 'grammar_sha256': ckpt.config['grammar_sha256']})
+    print(f'onnx: {out}')
     return 0

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.prompting import prompt_text
 
 REQUIRED_SPLITS = ('train', 'val')
 MAX_FIELD = 100_000  # characters per input/output; longer lines are refused
@@ -31,10 +32,11 @@ class Trace:
     output: str
     context: str = ''
     graph: dict | None = None
+    world: dict | None = None  # the world state the output was checked in (robot data)
 
     def prompt(self) -> str:
         """Return the text the model is conditioned on."""
-        return f'{self.context}\ninstruction: {self.input}' if self.context else self.input
+        return prompt_text(self.input, self.context)
 
 
 @dataclass
@@ -78,7 +80,10 @@ def parse_trace(raw: str, path: Path, line: int) -> Trace:
                                                             0 <= i < len(nodes) for i in e)
                 for e in edges):
             raise _bad(path, line, '"graph" needs "nodes" (list) and "edges" ([i, j] indexes)')
-    return Trace(row['input'], row['output'], context, graph)
+    world = row.get('world')
+    if world is not None and not isinstance(world, dict):
+        raise _bad(path, line, '"world" must be an object')
+    return Trace(row['input'], row['output'], context, graph, world)
 
 
 def load_traces(folder: str | Path) -> TraceSet:
@@ -88,7 +93,7 @@ def load_traces(folder: str | Path) -> TraceSet:
         raise BBError(ErrorCode.INVALID_ARGUMENT, f'data folder {folder} does not exist')
     traces = TraceSet(folder)
     for path in sorted(folder.glob('*.jsonl')):
-        if path.stem not in REQUIRED_SPLITS and not path.stem.startswith('test'):
+        if not path.stem.startswith(('train', 'val', 'test')):
             continue
         with path.open(encoding='utf-8') as handle:
             traces.splits[path.stem] = [parse_trace(raw, path, n)

@@ -17,11 +17,13 @@ import json
 from pathlib import Path
 import random
 import shutil
+import time
 
 import torch
 
 from bb_agent.core.grammar import Grammar
 from bb_agent.model.presets import ModelPreset, build_model
+from bb_agent.train.batches import make_batch
 from bb_agent.train.dataset import TraceSet
 from bb_agent.train.tokenizer import save_tokenizer, train_bpe
 from bb_agent.train.trainer import RailTrainer, TrainConfig
@@ -45,22 +47,25 @@ def corpus_texts(traces: TraceSet) -> list[str]:
 
 def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, batch: int,
                   max_len: int, seed: int, progress: bool) -> list[float]:
-    """Pretrain ``base`` with LM loss on whole examples; return the loss per step."""
+    """Pretrain ``base`` with LM loss on whole examples; return the loss per step.
+
+    Examples use the decoder's layout (prompt, ``<sep>``, program, ``<eos>``), so the base
+    on its own (alpha = 0) is a working, if plain, planner: the base-only baseline.
+    """
     from tqdm import tqdm
     rng = random.Random(seed)
-    rows = corpus_texts(traces)
+    rows = traces.splits['train']
     opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 2),
                                                 pct_start=0.1)
+    vocab = base.get_output_embeddings().weight.shape[0]
     base.train()
     curve = []
     for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
-        texts = rng.sample(rows, min(batch, len(rows)))
-        enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True,
-                        truncation=True, max_length=max_len, return_tensors='pt')
-        labels = enc['input_ids'].masked_fill(enc['attention_mask'] == 0, -100)
-        loss = base(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'],
-                    labels=labels).loss
+        b = make_batch(rng.sample(rows, min(batch, len(rows))), tokenizer, max_len=max_len,
+                       new_constraint=None, vocab=vocab)
+        labels = b.ids.masked_fill(b.ids == tokenizer.pad_token_id, -100)
+        loss = base(input_ids=b.ids, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
@@ -78,6 +83,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     torch.manual_seed(cfg.rail.seed)
     if cfg.base_dir:
         from transformers import AutoTokenizer
@@ -100,13 +106,61 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
                           lambda: GrammarConstraint(llg, grammar, vocab), cfg.rail, out)
     if (out / 'last.pt').exists():
         trainer.resume(out / 'last.pt')
-    records = trainer.fit(progress=progress)
+    records = trainer.fit(progress=progress, val_rows=_selection_split(traces))
     save_checkpoint(model, tokenizer, grammar, out, config={
         'preset': cfg.preset.model_dump(), 'train': cfg.rail.model_dump(),
         'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'schema_sha256': schema_hash},
         metrics={'base_lm_loss': base_curve[-1:], 'final': records[-1] if records else {},
-                 'best_val_exact': trainer.best_val}, data=traces.folder)
+                 'best_val_exact': trainer.best_val,
+                 'train_minutes': round((time.monotonic() - started) / 60, 2),
+                 'torch_threads': torch.get_num_threads()}, data=traces.folder)
+    if base_curve:
+        (out / 'base_curve.json').write_text(json.dumps(base_curve) + '\n')
+    plot_curves(out)
     return out
+
+
+def _selection_split(traces: TraceSet) -> list:
+    """Return the rows whose metric gates alpha lifts: compositional validation if present."""
+    rows = traces.splits.get('val_compositional') or traces.splits['val']
+    return rows[:256]
+
+
+def plot_curves(folder: Path) -> Path | None:
+    """Draw ``curves.png`` from ``train_log.jsonl`` (and ``base_curve.json``)."""
+    log = folder / 'train_log.jsonl'
+    if not log.exists():
+        return None
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    records = [json.loads(line) for line in log.open() if line.strip()]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    base = folder / 'base_curve.json'
+    if base.exists():
+        axes[0, 0].plot(json.loads(base.read_text()), label='base pretraining', alpha=0.6)
+    axes[0, 0].plot([r['step'] for r in records], [r['task'] for r in records],
+                    label='rail: LM loss on programs')
+    axes[0, 0].set(title='LM loss (nats/token)', xlabel='step', yscale='log')
+    for key in sorted(k for k in records[0] if k.startswith('dual/')):
+        axes[0, 1].plot([r['step'] for r in records], [r[key] for r in records],
+                        label=key[5:])
+    axes[0, 1].set(title='dual variables', xlabel='step')
+    evals = [r for r in records if 'val_exact' in r]
+    axes[1, 0].plot([r['step'] for r in evals], [r['val_exact'] for r in evals], marker='o',
+                    label='validation exact match')
+    axes[1, 0].plot([r['step'] for r in records], [r['alpha_max'] for r in records],
+                    label='alpha_max')
+    axes[1, 0].set(title='selection metric and gate budget', xlabel='step')
+    axes[1, 1].plot([r['step'] for r in records],
+                    [r['cfs_violation_rate'] for r in records], label='cfs violation rate')
+    axes[1, 1].set(title='grammar violations (teacher forced)', xlabel='step')
+    for ax in axes.flat:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / 'curves.png', dpi=90)
+    plt.close(fig)
+    return folder / 'curves.png'
 
 
 def save_checkpoint(model, tokenizer, grammar: Grammar, out: Path, *, config: dict,

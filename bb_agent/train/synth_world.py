@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import random
 
+from bb_agent.core.prompting import world_context
 from bb_agent.core.world import World, world_from_dict
 
 COLOURS = ('red', 'blue', 'green', 'yellow', 'orange', 'white', 'black')
@@ -47,9 +48,7 @@ class Scene:
 
     def context(self) -> str:
         """Return the compact world summary the model sees before the instruction."""
-        objs = ' '.join(o.id for o in self.objects)
-        bins = ' '.join(self.bins)
-        return f'objects: {objs}; bins: {bins}; human: {"near" if self.human else "none"}'
+        return world_context(self.world)
 
 
 def random_scene(rng: random.Random, *, skin: bool = False, human: bool | None = None,

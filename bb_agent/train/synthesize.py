@@ -2,7 +2,8 @@
 
 Layout of ``OUT``::
 
-    robot/     train val test_iid test_compositional test_skin (.jsonl), data_card.json
+    robot/     train val val_compositional test_iid test_compositional test_skin (.jsonl),
+               data_card.json
     api_json/  train val test_iid test_skin, data_card.json      (likewise phone/, social/)
 
 Deterministic: the same seed and sizes give byte-identical files (the card lists their
@@ -29,6 +30,7 @@ GENERATOR_VERSION = 1
 SPLIT_RULES = {
     'train': 'fresh worlds, train templates and names; no held-out combination',
     'val': 'as train, separate draws',
+    'val_compositional': 'as test_compositional, separate draws (selects alpha lifts)',
     'test_iid': 'as train, separate draws',
     'test_compositional': 'train templates and names; every example holds at least one '
                           'held-out (atom, modifier) or (structure, atom) combination',
@@ -59,7 +61,8 @@ def synth_robot(out: Path, seed: int, sizes: Sizes) -> dict:
     schema = load_schema('robot')
     out.mkdir(parents=True, exist_ok=True)
     counts, hashes, rejected = {}, {}, {}
-    plan = {'train': sizes.train, 'val': sizes.val, 'test_iid': sizes.test,
+    plan = {'train': sizes.train, 'val': sizes.val, 'val_compositional': sizes.val,
+            'test_iid': sizes.test,
             'test_compositional': sizes.test, 'test_skin': sizes.test}
     for index, (split, n) in enumerate(plan.items()):
         rng = random.Random(f'{seed}:{index}:{split}')

@@ -28,7 +28,7 @@ def corpus(tmp_path_factory):
 def test_when_synthesised_twice_with_one_seed_expect_identical_files(corpus, tmp_path):
     synthesize(tmp_path, seed=7, sizes=SMALL)
     files = sorted(p.relative_to(corpus) for p in corpus.rglob('*.json*'))
-    assert len(files) == 5 + 3 * 4 + 4  # robot 5 splits, 3 domains x 4, 4 data cards
+    assert len(files) == 6 + 3 * 4 + 4  # robot 6 splits, 3 domains x 4, 4 data cards
     for rel in files:
         assert (corpus / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
 
@@ -40,6 +40,7 @@ def test_when_synthesised_with_another_seed_expect_different_examples(corpus, tm
 
 
 @pytest.mark.parametrize('split,holds_held_out', [('train', False), ('val', False),
+                                                  ('val_compositional', True),
                                                   ('test_iid', False), ('test_skin', False),
                                                   ('test_compositional', True)])
 def test_when_split_is_drawn_expect_held_out_combinations_only_in_compositional(

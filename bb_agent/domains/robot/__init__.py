@@ -1,0 +1,1 @@
+"""The robot domain: the embedded kinematic tabletop simulator and its skill adapters."""

@@ -1,0 +1,278 @@
+"""A kinematic tabletop manipulator world: the embedded default robot (no physics).
+
+The arm is a 3-joint (yaw, shoulder, elbow) arm whose end effector moves in straight lines
+at the commanded speed; joint angles come from closed-form inverse kinematics, so joint
+limits and margins are real. Skills change the world the way the schema's effects say
+(pick holds an object, place puts it at a bin, push moves it). Fault injection: a skill
+failure rate, dropped objects, stalls and a frozen (stale) state. Thread-safe: skills run
+in the executor's threads while the node publishes snapshots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+import random
+import threading
+import time
+
+from bb_agent.core.execution import SkillResult
+from bb_agent.core.outcomes import ErrorCode
+from bb_agent.core.world import RobotSummary, Vec3, World, WorldObject
+
+L1, L2, BASE_Z = 0.45, 0.45, 0.10  # link lengths and shoulder height, metres
+JOINT_NAMES = ('yaw', 'shoulder', 'elbow')
+JOINT_LIMITS = ((-2.6, 2.6), (-0.2, 2.2), (0.05, 2.8))  # rad
+HOME: Vec3 = (0.30, 0.0, 0.40)
+APPROACH_Z = 0.12  # metres above a target the gripper approaches from
+DT = 0.02  # simulation step, seconds
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fault injection (sim_robot_node parameters)."""
+
+    failure_rate: float = 0.0  # chance that a skill attempt fails outright
+    drop_rate: float = 0.0  # chance that a held object drops while moving
+    stall_rate: float = 0.0  # chance that an attempt stalls (never finishes)
+    stale_state: bool = False  # freeze the published state (the monitor must STOP)
+    fail_skills: tuple[str, ...] = ()  # these skills always fail (scripted scenarios)
+
+
+def inverse_kinematics(p: Vec3) -> tuple[float, float, float]:
+    """Return (yaw, shoulder, elbow) in rad for end-effector position ``p`` (clamped reach)."""
+    x, y, z = p
+    r, h = math.hypot(x, y), z - BASE_Z
+    d = min(math.hypot(r, h), L1 + L2 - 1e-6)
+    elbow = math.pi - math.acos(max(-1.0, min(1.0, (L1 ** 2 + L2 ** 2 - d ** 2) / (2 * L1 * L2))))
+    shoulder = math.atan2(h, r) + math.atan2(L2 * math.sin(elbow), L1 + L2 * math.cos(elbow))
+    return math.atan2(y, x), shoulder, elbow
+
+
+class SimWorld:
+    """The simulated robot and its world.
+
+    Args:
+        world: the initial world state (objects, bins, facts).
+        faults: fault injection.
+        time_scale: simulated seconds per wall second (> 1 runs skills faster).
+        seed: the fault generator's seed.
+    """
+
+    def __init__(self, world: World, *, faults: Faults = Faults(), time_scale: float = 1.0,
+                 seed: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.objects = {o.id: o for o in world.objects}
+        self.facts = set(world.facts)
+        self.ee: Vec3 = world.robot.ee_position
+        self.speed, self.force, self.held = 0.0, 0.0, world.robot.held_object
+        self.mode = 'idle'
+        self.faults, self.time_scale, self.rng = faults, time_scale, random.Random(seed)
+        self.estop = threading.Event()  # the safety monitor's STOP, as the robot sees it
+        self.stopped_commands = 0  # how many stop commands arrived (tests, demo)
+        self._frozen: World | None = None
+        self.updated = time.monotonic()  # when the state last changed or was measured
+
+    # --- state -------------------------------------------------------------------------
+    def joints(self) -> tuple[float, ...]:
+        """Return the joint angles (rad)."""
+        return inverse_kinematics(self.ee)
+
+    def snapshot(self) -> World:
+        """Return the current world state (frozen when the stale-state fault is on)."""
+        with self.lock:
+            if self.faults.stale_state and self._frozen is not None:
+                return self._frozen
+            robot = RobotSummary(ee_position=self.ee, ee_speed=self.speed, ee_force=self.force,
+                                 held_object=self.held, mode=self.mode)
+            facts = set(self.facts)
+            snap = World(objects=tuple(self.objects.values()), robot=robot,
+                         facts=frozenset(facts))
+            self._frozen = snap
+            return snap
+
+    def set_human(self, position: Vec3 | None) -> None:
+        """Put a human at ``position`` (metres), or remove every human (None)."""
+        with self.lock:
+            for oid in [o for o, v in self.objects.items() if v.kind == 'human']:
+                del self.objects[oid]
+            if position is not None:
+                self.objects['human_1'] = WorldObject(id='human_1', kind='human',
+                                                      position=position, size=(0.5, 0.5, 1.7))
+
+    def stop(self) -> None:
+        """Stop command: halt motion now (the executor sends it on every failure path)."""
+        with self.lock:
+            self.speed, self.stopped_commands = 0.0, self.stopped_commands + 1
+            self.mode = 'stopped'
+
+    # --- skills --------------------------------------------------------------------------
+    def _position(self, name) -> Vec3 | None:
+        if isinstance(name, (list, tuple)) and len(name) == 3:
+            return tuple(float(c) for c in name)
+        obj = self.objects.get(str(name))
+        return obj.position if obj else None
+
+    def _move(self, target: Vec3, speed: float, deadline: float, cancel) -> SkillResult | None:
+        """Move the end effector in a straight line; None when it arrived."""
+        speed = max(0.01, float(speed))
+        while True:
+            if self.estop.is_set():
+                return SkillResult(False, ErrorCode.SAFETY_STOP, 'preempted by STOP')
+            if cancel.is_set():
+                return SkillResult(False, ErrorCode.SKILL_FAILED, 'canceled')
+            if time.monotonic() > deadline:
+                return SkillResult(False, ErrorCode.SKILL_TIMEOUT, 'motion timed out')
+            with self.lock:
+                delta = [t - c for t, c in zip(target, self.ee, strict=True)]
+                dist = math.sqrt(sum(d * d for d in delta))
+                step = speed * DT
+                if dist <= step:
+                    self.ee, self.speed = target, 0.0
+                    self._carry()
+                    return None
+                self.ee = tuple(c + d * step / dist for c, d in zip(self.ee, delta, strict=True))
+                self.speed, self.mode = speed, 'executing'
+                self._carry()
+                if self.held and self.rng.random() < self.faults.drop_rate * DT:
+                    self._drop()
+                    return SkillResult(False, ErrorCode.SKILL_FAILED, 'object dropped')
+            time.sleep(DT / self.time_scale)
+
+    def _carry(self) -> None:
+        if self.held and self.held in self.objects:
+            obj = self.objects[self.held]
+            self.objects[self.held] = obj.model_copy(update={'position': (
+                self.ee[0], self.ee[1], self.ee[2] - 0.05)})
+
+    def _drop(self) -> None:
+        obj = self.objects[self.held]
+        self.objects[self.held] = obj.model_copy(update={'position': (
+            obj.position[0], obj.position[1], obj.size[2] / 2)})
+        self.facts.discard(f'holding({self.held})')
+        self.facts.add('gripper_empty')
+        self.held = None
+
+    def run_skill(self, skill: str, args: dict, timeout_s: float,
+                  cancel: threading.Event) -> SkillResult:
+        """Run one skill attempt (blocking, at most ``timeout_s`` wall seconds)."""
+        deadline = time.monotonic() + timeout_s
+        if self.estop.is_set():
+            return SkillResult(False, ErrorCode.SAFETY_STOP, 'refused: STOP is latched')
+        if skill in self.faults.fail_skills or self.rng.random() < self.faults.failure_rate:
+            time.sleep(min(0.2, timeout_s) / self.time_scale)
+            return SkillResult(False, ErrorCode.SKILL_FAILED, f'{skill}: injected failure')
+        if self.rng.random() < self.faults.stall_rate:
+            cancel.wait(max(0.0, deadline - time.monotonic()))
+            return SkillResult(False, ErrorCode.SKILL_TIMEOUT, f'{skill}: stalled')
+        handler = getattr(self, f'_skill_{skill}', None)
+        if handler is None:
+            return SkillResult(False, ErrorCode.UNKNOWN_SKILL, f'the sim has no skill {skill!r}')
+        with self.lock:
+            self.mode = 'executing'
+        try:
+            result = handler(args, deadline, cancel)
+        finally:
+            with self.lock:
+                self.speed = 0.0
+                self.mode = 'stopped' if self.estop.is_set() else 'idle'
+        return result or SkillResult(True)
+
+    def _approach(self, target: Vec3, args, deadline, cancel):
+        speed = args.get('speed', 0.2)
+        above = (target[0], target[1], target[2] + APPROACH_Z)
+        return self._move(above, speed, deadline, cancel) or \
+            self._move(target, speed, deadline, cancel)
+
+    def _skill_home(self, args, deadline, cancel):
+        return self._move(HOME, args.get('speed', 0.2), deadline, cancel)
+
+    def _skill_move_to(self, args, deadline, cancel):
+        target = self._position(args.get('target'))
+        if target is None:
+            return SkillResult(False, ErrorCode.PRECONDITION_FAILED, 'unknown target')
+        return self._move(target, args.get('speed', 0.2), deadline, cancel)
+
+    def _pick(self, args, deadline, cancel, needs: str):
+        oid = str(args.get('object'))
+        obj = self.objects.get(oid)
+        if obj is None or self.held or needs not in self.facts:
+            return SkillResult(False, ErrorCode.PRECONDITION_FAILED,
+                               f'cannot pick {oid}: missing, hand busy or {needs} false')
+        failed = self._approach(obj.position, args, deadline, cancel)
+        if failed:
+            return failed
+        with self.lock:
+            self.held = oid
+            self.facts.discard('gripper_empty')
+            self.facts.add(f'holding({oid})')
+            self.force = float(args.get('force', 10.0))
+        return SkillResult(True, result={'grasped': oid})
+
+    def _skill_pick(self, args, deadline, cancel):
+        return self._pick(args, deadline, cancel, 'gripper_ok')
+
+    def _skill_suction_pick(self, args, deadline, cancel):
+        return self._pick(args, deadline, cancel, 'suction_ready')
+
+    def _skill_place(self, args, deadline, cancel):
+        oid, target = str(args.get('object')), self._position(args.get('target'))
+        if self.held != oid or target is None:
+            return SkillResult(False, ErrorCode.PRECONDITION_FAILED, f'not holding {oid}')
+        failed = self._approach(target, args, deadline, cancel)
+        if failed:
+            return failed
+        with self.lock:
+            self.facts.discard(f'holding({oid})')
+            self.facts |= {'gripper_empty', f'at({oid},{args.get("target")})'}
+            self.held, self.force = None, 0.0
+        return SkillResult(True)
+
+    def _skill_release(self, args, deadline, cancel):
+        with self.lock:
+            if self.held:
+                self._drop()
+        return SkillResult(True)
+
+    def _skill_hand_over(self, args, deadline, cancel):
+        return self._skill_release(args, deadline, cancel)
+
+    def _skill_push(self, args, deadline, cancel):
+        oid = str(args.get('object'))
+        obj = self.objects.get(oid)
+        if obj is None:
+            return SkillResult(False, ErrorCode.PRECONDITION_FAILED, f'unknown object {oid}')
+        failed = self._approach(obj.position, args, deadline, cancel)
+        if failed:
+            return failed
+        axis = {'left': (0, 1), 'right': (0, -1), 'forward': (1, 1), 'back': (1, -1)}.get(
+            str(args.get('direction')), (0, 1))
+        pos = list(obj.position)
+        pos[axis[0]] += axis[1] * float(args.get('distance', 0.05))
+        with self.lock:
+            self.objects[oid] = obj.model_copy(update={'position': tuple(pos)})
+        return SkillResult(True)
+
+    def _pause(self, seconds: float, deadline, cancel):
+        end = time.monotonic() + seconds / self.time_scale
+        while time.monotonic() < end:
+            if self.estop.is_set() or cancel.is_set():
+                return SkillResult(False, ErrorCode.SAFETY_STOP if self.estop.is_set()
+                                   else ErrorCode.SKILL_FAILED, 'preempted')
+            if time.monotonic() > deadline:
+                return SkillResult(False, ErrorCode.SKILL_TIMEOUT, 'timed out')
+            time.sleep(DT / self.time_scale)
+        return None
+
+    def _skill_scan(self, args, deadline, cancel):
+        failed = self._pause(1.0, deadline, cancel)
+        if not failed:
+            with self.lock:
+                self.facts.add('scanned')
+        return failed
+
+    def _skill_say(self, args, deadline, cancel):
+        return self._pause(0.5, deadline, cancel)
+
+    def _skill_wait(self, args, deadline, cancel):
+        return self._pause(float(args.get('duration', 1.0)), deadline, cancel)

@@ -1,0 +1,62 @@
+"""The planner: a checkpoint behind one call, ``plan(request, context) -> DecodeResult``.
+
+Owns the backend (torch or ONNX Runtime), the grammar constraint and the prompt layout the
+model was trained on (:func:`~bb_agent.core.prompting.prompt_text`, then ``<sep>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.prompting import prompt_text
+from bb_agent.model.checkpoint import Checkpoint
+from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
+from bb_agent.model.decoding import DecodeConfig, Decoder, DecodeResult
+
+BACKENDS = ('torch', 'onnx')
+
+
+class Planner:
+    """Decodes programs from a checkpoint.
+
+    Args:
+        checkpoint: from :func:`~bb_agent.model.checkpoint.load_checkpoint`.
+        backend: ``torch`` (eager) or ``onnx`` (needs ``bb-agent export --onnx`` first).
+        model: an already-loaded torch model to serve (evaluation sweeps reuse one).
+        device: torch device (None: CUDA when available).
+    """
+
+    def __init__(self, checkpoint: Checkpoint, *, backend: str = 'torch', model=None,
+                 device: str | None = None) -> None:
+        if backend not in BACKENDS:
+            raise BBError(ErrorCode.INVALID_ARGUMENT, f'backend {backend!r} not in {BACKENDS}')
+        self.checkpoint, self.tokenizer = checkpoint, checkpoint.tokenizer
+        if backend == 'onnx':
+            from bb_agent.model.onnx_backend import OnnxBackend
+            self.model = None
+            self.backend = OnnxBackend(checkpoint.folder / 'onnx')
+        else:
+            from bb_agent.model.backends import TorchBackend
+            self.model = model if model is not None else checkpoint.load_model()
+            self.backend = TorchBackend(self.model, device=device)
+        self.vocab = self.backend.vocab_size
+        self._llg = llg_tokenizer(self.tokenizer, vocab_size=self.vocab)
+        self.decoder = Decoder(self.backend, self.new_constraint,
+                               eos_token=self.tokenizer.eos_token_id,
+                               detokenize=self.tokenizer.decode)
+
+    def new_constraint(self) -> GrammarConstraint:
+        """Return a fresh constraint over the checkpoint's grammar."""
+        return GrammarConstraint(self._llg, self.checkpoint.grammar, self.vocab)
+
+    def prompt_ids(self, request: str, context: str = '') -> list[int]:
+        """Return the token ids the model is conditioned on (cut as in training)."""
+        ids = self.tokenizer.encode(prompt_text(request, context))
+        return ids[:self.checkpoint.prompt_budget] + [self.tokenizer.sep_token_id]
+
+    def plan(self, request: str, context: str = '', cfg: DecodeConfig | None = None, *,
+             cancel: Callable[[], bool] | None = None) -> DecodeResult:
+        """Decode one program (default: strict mask, greedy, 256 tokens)."""
+        cfg = cfg or DecodeConfig(greedy=True)
+        return self.decoder.generate(self.prompt_ids(request, context), cfg, cancel=cancel)

@@ -1,0 +1,108 @@
+"""The evaluation battery's markdown report and its plots (PNG, matplotlib Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import shutil
+
+
+def _pct(value) -> str:
+    return '—' if value is None else f'{100 * value:.1f}%'
+
+
+def _plots(metrics: dict, out: Path) -> list[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    names = []
+    splits = metrics['splits']
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    labels = list(splits)
+    for offset, (who, colour) in enumerate((('builder', 'tab:blue'),
+                                            ('base_only', 'tab:gray'))):
+        ax.bar([i + 0.4 * offset for i in range(len(labels))],
+               [splits[s][who]['exact_match'] or 0 for s in labels], width=0.4,
+               label=f'{who} exact match', color=colour)
+    ax.set_xticks([i + 0.2 for i in range(len(labels))], labels)
+    ax.set(ylim=(0, 1), title='exact match per split (strict mask)')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / 'splits.png', dpi=90)
+    names.append('splits.png')
+    plt.close(fig)
+    sweep = metrics['takeover']['points']
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    alphas = [p['alpha'] for p in sweep]
+    ax.plot(alphas, [p['win_rate_vs_base'] for p in sweep], marker='o', label='win rate vs base')
+    ax.plot(alphas, [p['exact_match'] for p in sweep], marker='s', label='exact match')
+    ax.plot(alphas, [p['unsafe_rate'] or 0 for p in sweep], marker='x', label='unsafe rate')
+    ax.axvline(metrics['alpha_trained'], color='k', linestyle=':', label='trained alpha')
+    ax.set(xlabel='alpha_max', ylim=(0, 1), title='takeover sweep (compositional)')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / 'takeover.png', dpi=90)
+    names.append('takeover.png')
+    plt.close(fig)
+    abl = metrics['ablation']
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = [0.0] + [p['dropped_fraction'] for p in abl['points']]
+    ax.plot(xs, [abl['full_exact_match']] + [p['exact_match'] for p in abl['points']],
+            marker='o')
+    ax.set(xlabel='fraction of skills dropped', ylabel='exact match', ylim=(0, 1),
+           title='skill ablation (compositional)')
+    fig.tight_layout()
+    fig.savefig(out / 'ablation.png', dpi=90)
+    names.append('ablation.png')
+    plt.close(fig)
+    return names
+
+
+def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Path:
+    """Write ``report.md`` (and its PNGs) into ``out``; return the report path."""
+    plots = _plots(metrics, out)
+    if curves is not None and curves.exists():
+        shutil.copy(curves, out / 'curves.png')
+        plots.append('curves.png')
+    lines = [f'# Evaluation of `{metrics["checkpoint"]}`', '',
+             f'Data: `{metrics["data"]}`; grammar `{metrics["grammar"]}`; trained alpha_max '
+             f'{metrics["alpha_trained"]:.2f}; {metrics["base_params"]:,} base + '
+             f'{metrics["rail_params"]:,} rail parameters.', '',
+             '## Per split (greedy, strict mask unless noted)', '',
+             '| split | n | syntax valid | exact | approved | unsafe | GED | base-only exact '
+             '| base-only approved | unmasked syntax valid | s/plan p50 |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for name, s in metrics['splits'].items():
+        b, base, free = s['builder'], s['base_only'], s['unmasked']
+        ged = '—' if b['ged_mean'] is None else f'{b["ged_mean"]:.3f}'
+        lines.append(f'| {name} | {b["n"]} | {_pct(b["syntax_valid"])} | '
+                     f'{_pct(b["exact_match"])} | {_pct(b["checker_approved"])} | '
+                     f'{_pct(b["unsafe_rate"])} | {ged} | {_pct(base["exact_match"])} | '
+                     f'{_pct(base["checker_approved"])} | {_pct(free["syntax_valid"])} | '
+                     f'{b["seconds_per_plan"]["p50"]:.3f} |')
+    sweep = metrics['takeover']
+    lines += ['', f'## Takeover sweep ({sweep["split"]}, n={sweep["n"]})', '',
+              '| alpha_max | exact | win rate vs base | approved | unsafe |',
+              '|---|---|---|---|---|']
+    lines += [f'| {p["alpha"]:.2f} | {_pct(p["exact_match"])} | {p["win_rate_vs_base"]:.3f} | '
+              f'{_pct(p["checker_approved"])} | {_pct(p["unsafe_rate"])} |'
+              for p in sweep['points']]
+    lines += ['', f'Unsafe-rate spread across the sweep: {_pct(sweep["unsafe_spread"])}.']
+    abl = metrics['ablation']
+    lines += ['', f'## Skill ablation ({abl["split"]}, n={abl["n"]}; all skills: '
+                  f'{_pct(abl["full_exact_match"])})', '',
+              '| skills dropped | exact | drop |', '|---|---|---|']
+    lines += [f'| {100 * p["dropped_fraction"]:.0f}% | {_pct(p["exact_match"])} | '
+              f'{100 * p["drop"]:+.1f} pts |' for p in abl['points']]
+    st = metrics['stacking']
+    lines += ['', '## Skill stacking', '',
+              f'One new skill per block trained on {st["shots"]} examples of `{st["shots_from"]}` '
+              f'for {st["steps"]} steps (everything else frozen): {st["split"]} exact match '
+              f'{_pct(st["exact_before"])} -> {_pct(st["exact_after"])}.',
+              f'Each skill adds {st["params_added_per_skill"]:,} parameters '
+              f'({100 * st["params_added_fraction"]:.2f}% of the rail); rail parameters grow '
+              f'with library size at log-log slope {st["growth_exponent"]:.3f} '
+              f'({"sublinear" if st["sublinear"] else "NOT sublinear"}).', '']
+    lines += [f'![{p}]({p})' for p in plots]
+    path = out / 'report.md'
+    path.write_text('\n'.join(lines) + '\n')
+    return path
