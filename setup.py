@@ -50,6 +50,10 @@ setup(
     entry_points={
         'console_scripts': [
             'bb-agent = bb_agent.cli:main',
+            'sim_robot_node = bb_agent.nodes.sim_robot_node:main',
+            'safety_monitor_node = bb_agent.nodes.safety_monitor_node:main',
+            'plan_checker_node = bb_agent.nodes.plan_checker_node:main',
+            'executor_node = bb_agent.nodes.executor_node:main',
         ],
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.

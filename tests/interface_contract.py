@@ -88,7 +88,8 @@ ACTION = {
          'correlation_id': 'string', 'node': 'bb_msgs/NodeStatus'},
     ),
     'ExecutePlan': (
-        {'plan': 'bb_msgs/PlanGraph', 'approval_token': 'string', 'correlation_id': 'string'},
+        {'plan': 'bb_msgs/PlanGraph', 'approval_token': 'string', 'world_hash': 'string',
+         'correlation_id': 'string'},
         {**OUTCOME_FIELDS, 'summary': 'bb_msgs/ExecutionSummary'},
         {'node': 'bb_msgs/NodeStatus', 'progress': 'float'},
     ),

@@ -44,6 +44,9 @@ class NodeState(enum.IntEnum):
     CANCELED = 6
 
 
+# Failures a retry cannot fix: fail the node at once (a dead adapter must end the plan fast).
+PERMANENT = frozenset({ErrorCode.ADAPTER_UNAVAILABLE, ErrorCode.UNKNOWN_SKILL,
+                       ErrorCode.SAFETY_STOP, ErrorCode.CIRCUIT_OPEN})
 FINAL = (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELED)
 
 
@@ -227,7 +230,7 @@ class Engine:
                 self._set(report, NodeState.CANCELED, error_code=result.error_code,
                           message=result.message or 'preempted')
                 return report
-            if attempt <= retries:
+            if attempt <= retries and result.error_code not in PERMANENT:
                 wait_s = self.policy.backoff_s[min(attempt - 1, len(self.policy.backoff_s) - 1)]
                 self._set(report, NodeState.RETRYING, error_code=result.error_code,
                           message=f'{result.message}; retry in {wait_s:g} s')

@@ -101,12 +101,19 @@ class SafetyMonitor:
         self.latched, self.latch_reasons = False, []
         self._last: tuple[float, float] | None = None  # (time, V_s)
         self._step: tuple[str, float] | None = None  # (node id, V_s at its start)
+        self.seen = False  # whether any state has arrived (start-up is not a fault)
         self.status = Status(math.inf, 0.0, Level.STOP, False, ['no state yet'])
 
     def tick(self, state: LiveState | None, now: float) -> Status:
         """Evaluate ``state`` at time ``now`` (seconds); return the status to publish."""
         reasons: list[str] = []
         v_s, v_dot, terms = math.inf, 0.0, {}
+        self.seen = self.seen or state is not None
+        if state is None and not self.seen:
+            # Start-up: STOP (nothing may move) but not latched; the first state clears it.
+            self.status = Status(math.inf, 0.0, Level.STOP, self.latched,
+                                 ['waiting for the first robot/world state'])
+            return self.status
         if state is None:
             reasons.append('no robot/world state received')
         elif now - state.stamp > self.cfg.stale_s:

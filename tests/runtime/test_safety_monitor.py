@@ -24,7 +24,7 @@ def state(t=0.0, *, speed=0.0, force=0.0, ee=(0.3, 0.0, 0.4), joints=(0.0, 1.0, 
     (state(ee=(0.5, 0.0, 0.4), hazards=((0.7, 0.0, 0.4),)), Level.STOP, 'human'),
     (state(joints=(0.0, 2.195, 1.0)), Level.WARN, 'warn'),  # 0.8 * (0.145 / 0.15)^2 = 0.75
     (state(speed=float('nan')), Level.STOP, 'not finite'),
-    (None, Level.STOP, 'no robot/world state'),
+    (None, Level.STOP, 'waiting for the first'),
 ])
 def test_when_state_is_evaluated_expect_level_and_reason(live, level, why):
     monitor = SafetyMonitor(SCHEMA, CFG)

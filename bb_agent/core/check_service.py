@@ -1,0 +1,90 @@
+"""What the plan-checker node does per request, free of ROS: check, cache, repair.
+
+A request names the domain, the program, optionally a world (else the live one) and a
+budget. The verdict is cached by (program text, schema, world, budget); with ``repair`` a
+rejected plan is repaired and re-checked (never one that breaks a safety rule). Approval
+tokens are HMAC'd with the approval key, so only this service can approve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import hashlib
+import threading
+
+from bb_agent.core.check_args import check_arguments
+from bb_agent.core.checker import Verdict, check_plan
+from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.printer import print_program
+from bb_agent.core.repair import repair_plan
+from bb_agent.core.schema import DomainSchema, load_schema
+from bb_agent.core.verdict_cache import VerdictCache
+from bb_agent.core.world import World
+
+
+@dataclass
+class CheckOutcome:
+    """The answer to one check request."""
+
+    verdict: Verdict
+    effective: dict = field(default_factory=dict)  # node id -> checked args (base units)
+    repaired: bool = False
+    repaired_program: str = ''
+    repairs: tuple[str, ...] = ()
+    cached: bool = False
+
+
+class CheckService:
+    """Checks plans for every domain; thread-safe.
+
+    Args:
+        key: the approval key (HMAC); tokens verify only with the same key.
+        cache_size, cache_ttl_s: the verdict cache.
+    """
+
+    def __init__(self, key: bytes, *, cache_size: int = 256, cache_ttl_s: float = 30.0) -> None:
+        self.key = key
+        self.cache = VerdictCache(maxsize=cache_size, ttl_s=cache_ttl_s)
+        self.lock = threading.Lock()
+        self._schemas: dict[str, DomainSchema] = {}
+
+    def schema(self, domain: str) -> DomainSchema:
+        """Return the domain's schema (typed UNKNOWN_DOMAIN error when there is none)."""
+        if domain not in self._schemas:
+            self._schemas[domain] = load_schema(domain)
+        return self._schemas[domain]
+
+    def check(self, program: str, domain: str, world: World | None, *, budget_s: float = 0.0,
+              repair: bool = False) -> CheckOutcome:
+        """Check ``program``; ``world`` None means the domain needs none (non-robot)."""
+        if not program.strip():
+            raise BBError(ErrorCode.EMPTY_INPUT, 'the plan has no program text')
+        schema = self.schema(domain)
+        world = world if world is not None else World()
+        kwargs = {'budget_s': budget_s or None, 'token_key': self.key}
+        key = hashlib.sha256('\n'.join((program, schema.sha256, world.sha256, str(budget_s),
+                                        str(repair))).encode()).hexdigest()
+        with self.lock:
+            hit = self.cache.get(key)
+        if hit is not None:
+            return CheckOutcome(hit, self._effective(hit, schema, world), cached=True)
+        if repair:
+            result = repair_plan(program, schema, world, **kwargs)
+            verdict = result.verdict
+            outcome = CheckOutcome(verdict, repaired=result.changed,
+                                   repaired_program=print_program(result.program)
+                                   if result.changed and result.program else '',
+                                   repairs=tuple(str(r) for r in result.repairs))
+        else:
+            verdict = check_plan(program, schema, world, **kwargs)
+            outcome = CheckOutcome(verdict)
+        outcome.effective = self._effective(verdict, schema, world)
+        with self.lock:
+            self.cache.put(key, verdict)
+        return outcome
+
+    @staticmethod
+    def _effective(verdict: Verdict, schema: DomainSchema, world: World) -> dict:
+        if verdict.graph is None or not verdict.graph.nodes:
+            return {}
+        return check_arguments(verdict.graph, schema, world)[1]

@@ -1,0 +1,275 @@
+"""executor_node: the ``execute_plan`` action (bb_msgs/ExecutePlan), a LifecycleNode.
+
+Refuses any plan whose approval token does not verify (HMAC over the canonical program,
+this node's schema hash and the goal's world hash, with the approval key): the checker is
+never bypassed. Runs the plan with :class:`~bb_agent.core.execution.Engine` through the
+configured skill adapter; conditions are evaluated on the live ``world_state``; ``estop``
+(transient local) preempts within one engine poll (10-50 ms). Publishes every node state
+on ``execution/status`` and the plan graph on ``markers/plan``; stop commands go to
+``robot/stop``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+
+import rclpy
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from std_msgs.msg import Bool, Empty
+from visualization_msgs.msg import MarkerArray
+
+from bb_agent.core import program as p
+from bb_agent.core.approval_key import key_path, load_or_create_key
+from bb_agent.core.check_args import check_arguments
+from bb_agent.core.check_sim import literal_holds
+from bb_agent.core.checker import approval_token
+from bb_agent.core.execution import CircuitBreaker, Engine, ExecOutcome, NodeState, RetryPolicy
+from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.parser import DslSyntaxError, parse_program
+from bb_agent.core.plan_graph import build_graph, topological_order
+from bb_agent.core.printer import print_program
+from bb_agent.core.schema import load_schema
+from bb_agent.core.world import World
+from bb_agent.nodes.convert import msg_to_world
+from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.logs import log_json
+from bb_agent.nodes.markers import plan_markers
+from bb_agent.nodes.params import Param, declare
+from bb_agent.nodes.skill_client import SkillActionAdapter
+from bb_msgs.action import ExecutePlan
+from bb_msgs.msg import ExecutionSummary, NodeStatus, WorldState
+
+PARAMS = (
+    Param('approval_key_file', '', 'approval key file (shared with plan_checker)'),
+    Param('adapter', 'skill_action', "skill adapter: skill_action (the robot's Skill action)"),
+    Param('backoff_s', [1.0, 2.0, 4.0, 8.0], 'wait before retry 1, 2, 3, 4+ (s)', 0.0, 600.0),
+    Param('breaker_failures', 3, 'consecutive failures of a skill that open its breaker',
+          1, 100),
+    Param('breaker_cooldown_s', 30.0, 'how long an open breaker refuses its skill (s)',
+          0.0, 3600.0),
+    Param('heartbeat_timeout_s', 0.5, 'robot state silence that marks the adapter dead (s)',
+          0.05, 60.0),
+    Param('max_parallel', 4, 'nodes dispatched at once', 1, 64),
+    Param('autostart', True, 'configure and activate on start'),
+)
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+R = ExecutePlan.Result
+
+
+class ExecutorNode(LifecycleNode):
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__('executor')
+        self.p = declare(self, PARAMS)
+        self.group = ReentrantCallbackGroup()
+        self.key = load_or_create_key(key_path(self.p['approval_key_file']))
+        self.active = threading.Event()
+        self.lock = threading.Lock()
+        self.world: World | None = None
+        self.heartbeat = 0.0
+        self.estop = threading.Event()
+        self.running: Engine | None = None
+        self.policy = RetryPolicy(tuple(self.p['backoff_s']), self.p['breaker_failures'],
+                                  self.p['breaker_cooldown_s'], self.p['max_parallel'])
+        self.breaker = CircuitBreaker(self.policy.breaker_failures,
+                                      self.policy.breaker_cooldown_s)
+        self.status_pub = self.create_publisher(NodeStatus, 'execution/status', 50)
+        self.marker_pub = self.create_publisher(MarkerArray, 'markers/plan', 5)
+        self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
+        self.create_subscription(WorldState, 'world_state', self._world, 10,
+                                 callback_group=self.group)
+        self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=self.group)
+        self.adapter = SkillActionAdapter(self, self._alive, callback_group=self.group)
+        self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
+                                   goal_callback=self._goal, cancel_callback=self._cancel,
+                                   callback_group=self.group)
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Nothing to load beyond the parameters (checked at start)."""
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Accept plans."""
+        self.active.set()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Refuse new plans; preempt the running one (safe pose + stop)."""
+        self.active.clear()
+        engine = self.running
+        if engine is not None:
+            engine.request_stop(ExecOutcome.CANCELED, ErrorCode.DEPENDENCY_UNAVAILABLE,
+                                'executor deactivated')
+        return TransitionCallbackReturn.SUCCESS
+
+    # --- inputs ----------------------------------------------------------------------------
+    def _world(self, msg: WorldState) -> None:
+        try:
+            world = msg_to_world(msg)
+        except ValueError:
+            return
+        with self.lock:
+            self.world, self.heartbeat = world, time.monotonic()
+
+    def _alive(self) -> bool:
+        return time.monotonic() - self.heartbeat < self.p['heartbeat_timeout_s']
+
+    def _estop(self, msg: Bool) -> None:
+        (self.estop.set if msg.data else self.estop.clear)()
+        engine = self.running
+        if msg.data and engine is not None:
+            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
+                                'preempted by the safety monitor (STOP)')
+
+    def _goal(self, _goal) -> GoalResponse:
+        return GoalResponse.ACCEPT if self.active.is_set() else GoalResponse.REJECT
+
+    def _cancel(self, _handle) -> CancelResponse:
+        engine = self.running
+        if engine is not None:
+            engine.request_stop(ExecOutcome.CANCELED, ErrorCode.NONE, 'canceled by the client')
+        return CancelResponse.ACCEPT
+
+    # --- execution -------------------------------------------------------------------------
+    def _verify(self, goal) -> tuple | str:
+        """Return (schema, graph, effective args) when the token verifies, else why not."""
+        plan = goal.plan
+        try:
+            schema = load_schema(plan.domain)
+            prog = parse_program(plan.program)
+        except (BBError, DslSyntaxError) as exc:
+            return f'plan unreadable: {exc}'
+        if plan.schema_hash and plan.schema_hash != schema.sha256:
+            return 'plan was checked against another schema version'
+        if not _token_ok(goal.approval_token, plan.program, schema, goal.world_hash, self.key):
+            return 'approval token missing or does not verify'
+        with self.lock:
+            live = self.world
+        graph = build_graph(prog, max_nodes=schema.max_nodes)
+        _, effective = check_arguments(graph, schema, live or World())
+        return schema, graph, effective
+
+    def _publish_status(self, plan_id: str, report, graph) -> None:
+        elapsed = time.monotonic() - report.started if report.started else 0.0
+        msg = NodeStatus(plan_id=plan_id, node_id=report.node_id, skill=report.skill,
+                         state=int(report.state), attempt=report.attempt, elapsed_s=elapsed,
+                         error_code=int(report.error_code), message=report.message)
+        self.status_pub.publish(msg)
+        return msg
+
+    def _condition(self, node, schema) -> bool:
+        with self.lock:
+            world = self.world or World()
+        return _eval_cond(node.cond, world, schema)
+
+    def _execute(self, handle):
+        goal, result = handle.request, ExecutePlan.Result()
+        plan_id, cid = goal.plan.plan_id, goal.correlation_id
+        checked = self._verify(goal)
+        if isinstance(checked, str):
+            result.outcome = R.OUTCOME_REJECTED if 'token' in checked or 'schema' in checked \
+                else R.OUTCOME_INVALID_INPUT
+            result.error_code = int(ErrorCode.TOKEN_INVALID if result.outcome ==
+                                    R.OUTCOME_REJECTED else ErrorCode.PARSE_ERROR)
+            result.error_msg = checked
+            log_json(self, 'refused', level='warn', correlation_id=cid, plan_id=plan_id,
+                     reason=checked)
+            handle.abort()
+            return result
+        schema, graph, effective = checked
+        order, _ = topological_order(graph)
+        skills = {n.id: n.skill for n in graph.nodes}
+        deps = {n.id: list(n.depends_on) for n in graph.nodes}
+        states: dict[str, NodeState] = {}
+
+        def on_status(report):
+            states[report.node_id] = report.state
+            msg = self._publish_status(plan_id, report, graph)
+            done = sum(s in (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED,
+                             NodeState.CANCELED) for s in states.values())
+            handle.publish_feedback(ExecutePlan.Feedback(node=msg,
+                                                         progress=done / len(graph.nodes)))
+            self.marker_pub.publish(plan_markers(order, skills, deps, states,
+                                                 self.get_clock().now().to_msg()))
+
+        self.adapter.plan_id, self.adapter.correlation_id = plan_id, cid
+        engine = Engine(graph, schema, effective, self.adapter,
+                        lambda node: self._condition(node, schema),
+                        policy=self.policy, breaker=self.breaker, on_status=on_status,
+                        stop_robot=lambda: self.stop_pub.publish(Empty()))
+        with self.lock:
+            if self.running is not None:
+                result.outcome, result.error_code = R.OUTCOME_UNAVAILABLE, 304
+                result.error_msg = 'another plan is executing'
+                handle.abort()
+                return result
+            self.running = engine
+        if self.estop.is_set():
+            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
+                                'STOP is latched; nothing moves until it is reset')
+        log_json(self, 'execute', correlation_id=cid, plan_id=plan_id, nodes=len(graph.nodes))
+        start = time.monotonic()
+        try:
+            outcome = engine.run()
+        finally:
+            with self.lock:
+                self.running = None
+        result.outcome, result.error_code = int(outcome.outcome), int(outcome.error_code)
+        result.error_msg = outcome.message
+        result.summary = _summary(plan_id, outcome, time.monotonic() - start,
+                                  [self._publish_status(plan_id, r, graph)
+                                   for r in outcome.nodes.values()])
+        log_json(self, 'executed', correlation_id=cid, plan_id=plan_id,
+                 outcome=outcome.outcome.name, error=outcome.error_code.name,
+                 fallback=outcome.fallback, message=outcome.message)
+        if outcome.outcome is ExecOutcome.SUCCEEDED:
+            handle.succeed()
+        elif outcome.outcome is ExecOutcome.CANCELED and handle.is_cancel_requested:
+            handle.canceled()
+        else:
+            handle.abort()
+        return result
+
+
+def _token_ok(token: str, program: str, schema, world_hash: str, key: bytes) -> bool:
+    if not token or not world_hash:
+        return False
+    try:
+        canonical = print_program(parse_program(program))
+    except DslSyntaxError:
+        return False
+    return hmac.compare_digest(token, approval_token(canonical, schema.sha256, world_hash, key))
+
+
+def _eval_cond(cond, world: World, schema) -> bool:
+    if isinstance(cond, p.Predicate):
+        return literal_holds(cond.name, cond.args, world.facts, world, schema)
+    if isinstance(cond, p.Not):
+        return not _eval_cond(cond.cond, world, schema)
+    values = [_eval_cond(c, world, schema) for c in cond.conds]
+    return all(values) if isinstance(cond, p.All) else any(values)
+
+
+def _summary(plan_id, outcome, duration, statuses) -> ExecutionSummary:
+    counts = {s: sum(r.state is s for r in outcome.nodes.values()) for s in NodeState}
+    return ExecutionSummary(
+        plan_id=plan_id, nodes_total=len(outcome.nodes),
+        nodes_succeeded=counts[NodeState.SUCCEEDED], nodes_failed=counts[NodeState.FAILED],
+        nodes_skipped=counts[NodeState.SKIPPED] + counts[NodeState.CANCELED],
+        retries=sum(max(0, r.attempt - 1) for r in outcome.nodes.values()),
+        safe_pose_commanded=bool(outcome.fallback), duration_s=duration, nodes=statuses)
+
+
+def main(args=None) -> int:
+    """Entry point of ``executor_node``."""
+    rclpy.init(args=args)
+    node = ExecutorNode()
+    autostart(node)
+    return run_node(node, threads=8)

@@ -1,0 +1,157 @@
+"""safety_monitor_node: V_s at ``rate_hz`` (>= 50 Hz), the latched STOP and its reset.
+
+Subscribes ``world_state`` (bb_msgs/WorldState: robot summary, joints, humans, obstacles)
+and ``execution/status`` (bb_msgs/NodeStatus: which step runs). Publishes
+``safety/status`` (bb_msgs/SafetyStatus) every tick, ``estop`` (std_msgs/Bool, transient
+local; true while the level is STOP, including start-up before any state) on change, ``/diagnostics`` at 2 Hz (ERROR while stale or latched)
+and ``markers/vs``. Serves ``safety/reset`` (std_srvs/Trigger), accepted only while inputs
+are fresh and V_s is below the threshold. Logic: :mod:`bb_agent.safety.monitor`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from bb_agent.core.schema import load_schema
+from bb_agent.domains.robot.sim_world import JOINT_LIMITS
+from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.markers import vs_marker
+from bb_agent.nodes.params import Param, declare
+from bb_agent.safety.monitor import Level, LiveState, MonitorConfig, SafetyMonitor
+from bb_msgs.msg import NodeStatus, SafetyStatus, WorldState
+
+PARAMS = (
+    Param('domain', 'robot', 'domain schema whose safety limits apply'),
+    Param('rate_hz', 100.0, 'monitor rate (Hz); the issue asks for >= 50', 50.0, 1000.0),
+    Param('threshold', 1.0, 'V_s stop level (dimensionless)', 0.01, 100.0),
+    Param('warn_fraction', 0.7, 'WARN above this fraction of the threshold', 0.0, 1.0),
+    Param('rise_tol', 0.5, 'largest V_s rise within one executing step', 0.0, 100.0),
+    Param('stale_s', 0.2, 'inputs older than this are stale (s)', 0.01, 10.0),
+    Param('joint_margin_rad', 0.15, 'joint-limit term starts this close to a limit (rad)',
+          0.0, 3.0),
+    Param('autostart', True, 'configure and activate on start'),
+)
+HAZARDS = ('human', 'obstacle')
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class SafetyMonitorNode(LifecycleNode):
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__('safety_monitor')
+        self.p = declare(self, PARAMS)
+        self.lock = threading.Lock()
+        self.state: LiveState | None = None
+        self.step = ''
+        self.monitor: SafetyMonitor | None = None
+        self.timer = self.diag_timer = None
+        self.status_pub = self.create_publisher(SafetyStatus, 'safety/status', 10)
+        self.estop_pub = self.create_publisher(Bool, 'estop', LATCHED)
+        self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.marker_pub = self.create_publisher(MarkerArray, 'markers/vs', 2)
+        tick_group = MutuallyExclusiveCallbackGroup()
+        self.tick_group = tick_group
+        self.create_subscription(WorldState, 'world_state', self._world, 10)
+        self.create_subscription(NodeStatus, 'execution/status', self._step, 50)
+        self.create_service(Trigger, 'safety/reset', self._reset, callback_group=tick_group)
+        self._latched_sent: bool | None = None
+        self._ticks = 0
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the schema's limits and start the monitor timer (STOP until state arrives)."""
+        cfg = MonitorConfig(self.p['threshold'], self.p['warn_fraction'], self.p['rise_tol'],
+                            self.p['stale_s'], self.p['joint_margin_rad'])
+        self.monitor = SafetyMonitor(load_schema(self.p['domain']), cfg)
+        self.timer = self.create_timer(1.0 / self.p['rate_hz'], self._tick,
+                                       callback_group=self.tick_group)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Publish the latch state at once (subscribers see STOP until state arrives)."""
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Latch STOP first: a deactivated monitor protects nothing (fail closed)."""
+        self.estop_pub.publish(Bool(data=True))
+        return TransitionCallbackReturn.SUCCESS
+
+    def _world(self, msg: WorldState) -> None:
+        r = msg.robot
+        p = r.end_effector.position
+        hazards = tuple((o.pose.position.x, o.pose.position.y, o.pose.position.z)
+                        for o in msg.objects if o.kind in HAZARDS)
+        limits = JOINT_LIMITS if len(r.joint_positions) == len(JOINT_LIMITS) else ()
+        with self.lock:
+            self.state = LiveState(time.monotonic(), (p.x, p.y, p.z), r.ee_speed, r.ee_force,
+                                   tuple(r.joint_positions), limits, hazards, self.step)
+
+    def _step(self, msg: NodeStatus) -> None:
+        with self.lock:
+            if msg.state == NodeStatus.STATE_RUNNING:
+                self.step = f'{msg.plan_id}/{msg.node_id}'
+            elif self.step == f'{msg.plan_id}/{msg.node_id}':
+                self.step = ''
+
+    def _tick(self) -> None:
+        with self.lock:
+            state = self.state
+            if state is not None and state.executing_step != self.step:
+                state = LiveState(**{**state.__dict__, 'executing_step': self.step})
+        status = self.monitor.tick(state, time.monotonic())
+        stop = status.level is Level.STOP  # latched, or no state yet at start-up
+        if stop != self._latched_sent:
+            self.estop_pub.publish(Bool(data=stop))
+            self._latched_sent = stop
+            if status.latched:
+                self.get_logger().error('STOP latched: ' + '; '.join(status.reasons))
+        msg = SafetyStatus(v_s=float(status.v_s), v_s_dot=float(status.v_s_dot),
+                           threshold=self.monitor.cfg.threshold, level=int(status.level),
+                           latched=status.latched, reasons=status.reasons)
+        msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), 'world'
+        self.status_pub.publish(msg)
+        self._ticks += 1
+        if self._ticks % max(1, int(self.p['rate_hz'] // 2)) == 0:
+            self._diagnose(status, msg.header.stamp)
+
+    def _diagnose(self, status, stamp) -> None:
+        level = DiagnosticStatus.ERROR if status.level is Level.STOP else \
+            DiagnosticStatus.WARN if status.level is Level.WARN else DiagnosticStatus.OK
+        diag = DiagnosticStatus(level=level, name='bb_agent/safety_monitor',
+                                hardware_id='sim_robot',
+                                message='; '.join(status.reasons) or 'OK',
+                                values=[KeyValue(key='v_s', value=f'{status.v_s:.3f}'),
+                                        KeyValue(key='latched', value=str(status.latched))])
+        self.diag_pub.publish(DiagnosticArray(header=_header(stamp), status=[diag]))
+        self.marker_pub.publish(vs_marker(status.v_s, self.monitor.cfg.threshold,
+                                          status.latched, stamp))
+
+    def _reset(self, _request, response):
+        ok, why = self.monitor.reset() if self.monitor else (False, 'not configured')
+        response.success, response.message = ok, why
+        self.get_logger().info(f'reset: {why}')
+        return response
+
+
+def _header(stamp):
+    from std_msgs.msg import Header
+    return Header(stamp=stamp, frame_id='world')
+
+
+def main(args=None) -> int:
+    """Entry point of ``safety_monitor_node``."""
+    rclpy.init(args=args)
+    node = SafetyMonitorNode()
+    autostart(node)
+    return run_node(node)

@@ -1,0 +1,95 @@
+"""Bring up real bb_agent nodes as separate processes, and a client that talks to them."""
+
+import os
+from pathlib import Path
+import sys
+import threading
+import time
+
+import rclpy
+from rclpy.action import ActionClient
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile
+
+from tests.ros.harness import Proc
+
+BIN = Path(sys.executable).parent
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class Stack:
+    """Node processes: ``{name: (executable, {param: value})}``; params files from config/."""
+
+    def __init__(self, repo: Path, nodes: dict, env: dict) -> None:
+        self.procs = {}
+        for name, (exe, params) in nodes.items():
+            argv = [str(BIN / exe), '--ros-args', '--params-file',
+                    str(repo / 'config' / 'nodes' / f'{name}.yaml')]
+            for key, value in params.items():
+                argv += ['-p', f'{key}:={value}']
+            self.procs[name] = Proc(argv, cwd=repo, env=env)
+        for name, proc in self.procs.items():
+            assert proc.wait_for_line(f'{name} READY', 60), f'{name}:\n{proc.output()}'
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one node (fault injection)."""
+        proc = self.procs[name].popen
+        os.killpg(proc.pid, 9)
+        proc.wait(5)
+
+    def stop(self) -> dict:
+        """SIGINT every node; return exit codes."""
+        return {name: proc.stop() for name, proc in self.procs.items()}
+
+
+class RosClient:
+    """One node in its own context, spun by a background executor."""
+
+    def __init__(self, name: str) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def call(self, client, request, timeout: float = 10.0):
+        """Call a service; wait for the server first."""
+        assert client.wait_for_service(timeout_sec=timeout), client.srv_name
+        future = client.call_async(request)
+        return self.wait(future, timeout)
+
+    @staticmethod
+    def wait(future, timeout: float):
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        assert done.wait(timeout), 'no answer in time'
+        return future.result()
+
+    def run_action(self, client: ActionClient, goal, timeout: float = 30.0, feedback=None):
+        """Send a goal and return (accepted, result)."""
+        assert client.wait_for_server(timeout_sec=10.0)
+        handle = self.wait(client.send_goal_async(goal, feedback_callback=feedback), 10.0)
+        if not handle.accepted:
+            return False, None
+        return True, self.wait(handle.get_result_async(), timeout).result
+
+    def collect(self, msg_type, topic: str, qos=10) -> list:
+        """Subscribe and return the list the messages are appended to."""
+        box = []
+        self.node.create_subscription(msg_type, topic, box.append, qos)
+        return box
+
+    def wait_until(self, predicate, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
