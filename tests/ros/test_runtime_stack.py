@@ -9,9 +9,6 @@ import os
 import time
 import uuid
 
-from bb_msgs.action import ExecutePlan
-from bb_msgs.msg import PlanGraph, SafetyStatus, WorldState
-from bb_msgs.srv import CheckPlan
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point
 import pytest
@@ -20,6 +17,9 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from bb_agent.core.schema import load_schema
+from bb_msgs.action import ExecutePlan
+from bb_msgs.msg import PlanGraph, SafetyStatus, WorldState
+from bb_msgs.srv import CheckPlan
 from tests.ros.stack import LATCHED, RosClient, Stack
 
 pytestmark = pytest.mark.ros
