@@ -4,7 +4,8 @@ Subscribes ``world_state`` (bb_msgs/WorldState: robot summary, joints, humans, o
 and ``execution/status`` (bb_msgs/NodeStatus: which step runs). Publishes
 ``safety/status`` (bb_msgs/SafetyStatus) every tick, ``estop`` (std_msgs/Bool, transient
 local; true while the level is STOP, including start-up before any state) on change,
-``/diagnostics`` at 2 Hz (ERROR while stale or latched) and ``markers/vs``. Serves ``safety/reset`` (std_srvs/Trigger), accepted only while inputs
+``/diagnostics`` at 2 Hz (ERROR while stale or latched) and ``markers/vs``. Serves
+``safety/reset`` (std_srvs/Trigger), accepted only while inputs
 are fresh and V_s is below the threshold. Logic: :mod:`bb_agent.safety.monitor`.
 """
 
