@@ -54,6 +54,8 @@ setup(
             'safety_monitor_node = bb_agent.nodes.safety_monitor_node:main',
             'plan_checker_node = bb_agent.nodes.plan_checker_node:main',
             'executor_node = bb_agent.nodes.executor_node:main',
+            'builder_node = bb_agent.nodes.builder_node:main',
+            'agent_node = bb_agent.nodes.agent_node:main',
         ],
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.
@@ -65,6 +67,8 @@ setup(
             'train = bb_agent.train.commands:register_train',
             'eval = bb_agent.train.commands:register_eval',
             'export = bb_agent.train.commands:register_export',
+            'up = bb_agent.nodes.commands:register_up',
+            'ask = bb_agent.nodes.commands:register_ask',
         ],
     },
 )

@@ -47,6 +47,7 @@ class CheckService:
         self.cache = VerdictCache(maxsize=cache_size, ttl_s=cache_ttl_s)
         self.lock = threading.Lock()
         self._schemas: dict[str, DomainSchema] = {}
+        self._parsers: dict[str, object] = {}  # grammar name -> lark parser (bridge domains)
 
     def schema(self, domain: str) -> DomainSchema:
         """Return the domain's schema (typed UNKNOWN_DOMAIN error when there is none)."""
@@ -61,6 +62,8 @@ class CheckService:
             raise BBError(ErrorCode.EMPTY_INPUT, 'the plan has no program text')
         schema = self.schema(domain)
         world = world if world is not None else World()
+        if schema.grammar != 'robot_dsl':
+            return CheckOutcome(self._grammar_only(program, schema, world))
         kwargs = {'budget_s': budget_s or None, 'token_key': self.key}
         key = hashlib.sha256('\n'.join((program, schema.sha256, world.sha256, str(budget_s),
                                         str(repair))).encode()).hexdigest()
@@ -82,6 +85,26 @@ class CheckService:
         with self.lock:
             self.cache.put(key, verdict)
         return outcome
+
+    def _grammar_only(self, program: str, schema: DomainSchema, world: World) -> Verdict:
+        """Verdict for a bridge domain: the program must be a sentence of its grammar."""
+        import lark
+
+        from bb_agent.core.checker import approval_token
+        from bb_agent.core.grammar import load_grammar
+        from bb_agent.core.violations import Code, Violation
+        if schema.grammar not in self._parsers:
+            self._parsers[schema.grammar] = lark.Lark(load_grammar(schema.grammar).text,
+                                                      parser='lalr')
+        base = {'schema_hash': schema.sha256, 'world_hash': world.sha256}
+        try:
+            self._parsers[schema.grammar].parse(program)
+        except lark.exceptions.LarkError as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            return Verdict(False, (Violation.of(Code.E_PARSE, '', first),), '', '', **base)
+        canonical = program.strip()
+        return Verdict(True, (), approval_token(canonical, schema.sha256, world.sha256,
+                                                self.key), canonical, **base)
 
     @staticmethod
     def _effective(verdict: Verdict, schema: DomainSchema, world: World) -> dict:

@@ -1,0 +1,130 @@
+"""The builder's fallback chain, free of ROS: model -> template -> defer -> typed error.
+
+1. Constrained generation (strict mask) when a model serves the domain and the breaker is
+   closed. A proposal whose confidence is under the domain's deferral threshold is not
+   used: the builder asks the requester a clarification question instead.
+2. The domain's template (:mod:`bb_agent.domains.templates`) when the model is absent, its
+   breaker is open, it timed out or it produced nothing usable.
+3. Defer with the domain's clarification question.
+
+Circuit breaker: ``breaker_violations`` consecutive proposals that fail the pre-check
+(grammar or checker) switch the domain to template mode for ``breaker_cooldown_s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import enum
+import logging
+import time
+
+from bb_agent.core.outcomes import ErrorCode
+from bb_agent.domains.templates import clarification, template_program
+
+LOG = logging.getLogger('bb_agent.builder')
+DEFER_THRESHOLDS = {'social': 0.6, 'api_json': 0.8, 'robot': 0.9, 'phone': 0.7}
+
+
+class Source(enum.IntEnum):
+    """Values equal ``bb_msgs/srv/ProposePlan`` ``SOURCE_*``."""
+
+    NONE = 0
+    MODEL = 1
+    TEMPLATE = 2
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the builder answers."""
+
+    ok: bool
+    program: str = ''
+    source: Source = Source.NONE
+    confidence: float = 0.0
+    deferred: bool = False
+    question: str = ''
+    error_code: ErrorCode = ErrorCode.NONE
+    message: str = ''
+    model_outcome: str = ''
+
+
+@dataclass
+class Breaker:
+    """Consecutive pre-check violations per domain; open means template mode."""
+
+    limit: int = 5
+    cooldown_s: float = 60.0
+    count: int = 0
+    open_until: float = 0.0
+
+    def is_open(self, now: float) -> bool:
+        """Return True while in template mode."""
+        return now < self.open_until
+
+    def record(self, ok: bool, now: float) -> bool:
+        """Record one proposal; return True when this one opened the breaker."""
+        self.count = 0 if ok else self.count + 1
+        if self.count >= self.limit:
+            self.count, self.open_until = 0, now + self.cooldown_s
+            return True
+        return False
+
+
+class Proposer:
+    """Runs the fallback chain.
+
+    Args:
+        generate: ``(domain, request, context) -> (outcome name, program, confidence)`` of
+            the model, or None for domains no model serves.
+        precheck: ``(domain, program) -> bool`` (grammar + checker against live state).
+        thresholds: deferral thresholds by domain (confidence in [0, 1]).
+    """
+
+    def __init__(self, generate: Callable | None, precheck: Callable[[str, str], bool], *,
+                 model_domains: tuple[str, ...] = ('robot',),
+                 thresholds: dict[str, float] | None = None, breaker_violations: int = 5,
+                 breaker_cooldown_s: float = 60.0, clock=time.monotonic) -> None:
+        self.generate, self.precheck, self.clock = generate, precheck, clock
+        self.model_domains = model_domains
+        self.thresholds = {**DEFER_THRESHOLDS, **(thresholds or {})}
+        self.breakers = {d: Breaker(breaker_violations, breaker_cooldown_s)
+                         for d in self.thresholds}
+
+    def propose(self, domain: str, request: str, context: str = '') -> Proposal:
+        """Return a plan, a deferral or a typed error for ``request``."""
+        if domain not in self.thresholds:
+            return Proposal(False, error_code=ErrorCode.UNKNOWN_DOMAIN,
+                            message=f'unknown domain {domain!r} (known: '
+                                    f'{", ".join(sorted(self.thresholds))})')
+        if not request.strip():
+            return Proposal(False, error_code=ErrorCode.EMPTY_INPUT, message='empty request')
+        now, breaker = self.clock(), self.breakers[domain]
+        model_note = 'no model serves this domain'
+        if self.generate is not None and domain in self.model_domains:
+            if breaker.is_open(now):
+                model_note = 'model breaker open: template mode'
+            else:
+                outcome, program, confidence = self.generate(domain, request, context)
+                usable = outcome == 'ok' and self.precheck(domain, program)
+                if breaker.record(usable, now):
+                    LOG.warning('builder: %d consecutive violations in %s; template mode for '
+                                '%.0f s', breaker.limit, domain, breaker.cooldown_s)
+                if usable and confidence >= self.thresholds[domain]:
+                    return Proposal(True, program, Source.MODEL, confidence,
+                                    model_outcome=outcome)
+                if usable:
+                    return Proposal(True, deferred=True, confidence=confidence,
+                                    question=clarification(domain, request),
+                                    error_code=ErrorCode.LOW_CONFIDENCE,
+                                    message=f'confidence {confidence:.2f} below '
+                                            f'{self.thresholds[domain]:.2f}',
+                                    model_outcome=outcome)
+                model_note = f'model: {outcome}' + ('' if outcome != 'ok' else
+                                                    ', failed the pre-check')
+        program = template_program(domain, request)
+        if program is not None and self.precheck(domain, program):
+            return Proposal(True, program, Source.TEMPLATE, 1.0, message=model_note)
+        return Proposal(True, deferred=True, question=clarification(domain, request),
+                        error_code=ErrorCode.LOW_CONFIDENCE,
+                        message=f'{model_note}; no template matches')

@@ -1,0 +1,265 @@
+"""agent_node: the control plane, action ``handle_request`` (bb_msgs/HandleRequest).
+
+propose (builder) -> check, with repair (plan checker) -> operator approval when the plan
+calls for it -> execute (executor), with feedback per stage. Sessions are isolated by
+actor id; a request key makes retries idempotent (the first result is returned, nothing
+runs twice); every stage logs one JSON line carrying the correlation id, and the run
+ledger records requests, verdicts, approvals and outcomes. Operators answer on ``approve``
+(bb_msgs/OperatorDecision); no answer within ``approval_timeout_s`` rejects (fail closed).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import uuid
+
+import rclpy
+from rclpy.action import ActionClient, ActionServer
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+
+from bb_agent.core.execution import NodeState
+from bb_agent.core.requests import IdempotencyStore, Sessions
+from bb_agent.nodes.lifecycle import run_node
+from bb_agent.nodes.logs import log_json
+from bb_agent.nodes.params import Param, declare
+from bb_agent.safety.ledger import Ledger
+from bb_msgs.action import ExecutePlan, HandleRequest
+from bb_msgs.srv import CheckPlan, OperatorDecision, ProposePlan
+
+PARAMS = (
+    Param('propose_timeout_s', 40.0, 'builder answer limit (s)', 0.1, 600.0),
+    Param('check_timeout_s', 5.0, 'checker answer limit (s; playbook: 5 s)', 0.1, 600.0),
+    Param('execute_timeout_s', 300.0, 'execution limit (s; playbook: 5 min)', 1.0, 3600.0),
+    Param('approval_skills', 'hand_over', 'comma-separated skills that need an operator'),
+    Param('approve_below', 0.0, 'plans under this confidence need an operator', 0.0, 1.0),
+    Param('approval_timeout_s', 60.0, 'no operator answer in this long rejects (s)',
+          0.1, 3600.0),
+    Param('ledger_path', '', 'run ledger JSONL ("" = $ROS_LOG_DIR/bb_agent_ledger.jsonl)'),
+    Param('idempotency_ttl_s', 3600.0, 'how long a request key is remembered (s)',
+          1.0, 86400.0),
+)
+R = HandleRequest.Result
+F = HandleRequest.Feedback
+Decision = OperatorDecision.Response
+DOMAINS = ('robot', 'api_json', 'phone', 'social')
+
+
+class AgentNode(Node):
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__('agent')
+        self.p = declare(self, PARAMS)
+        group = ReentrantCallbackGroup()
+        self.propose = self.create_client(ProposePlan, 'propose', callback_group=group)
+        self.check = self.create_client(CheckPlan, 'check', callback_group=group)
+        self.execute = ActionClient(self, ExecutePlan, 'execute_plan', callback_group=group)
+        self.create_service(OperatorDecision, 'approve', self._decide, callback_group=group)
+        ActionServer(self, HandleRequest, 'handle_request', self._handle, callback_group=group)
+        self.keys = IdempotencyStore(ttl_s=self.p['idempotency_ttl_s'])
+        self.sessions = Sessions()
+        self.pending: dict[str, tuple[threading.Event, list]] = {}
+        self.lock = threading.Lock()
+        path = self.p['ledger_path'] or os.path.join(
+            os.environ.get('ROS_LOG_DIR') or os.path.expanduser('~/.ros/log'),
+            'bb_agent_ledger.jsonl')
+        self.ledger = Ledger(path)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _await(self, future, timeout: float):
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        return future.result() if done.wait(timeout) else None
+
+    def _call(self, client, request, timeout: float):
+        if not client.wait_for_service(timeout_sec=min(2.0, timeout)):
+            return None
+        return self._await(client.call_async(request), timeout)
+
+    def _feedback(self, handle, cid: str, stage: int, progress: float, message: str,
+                  node=None) -> None:
+        fb = F(stage=stage, progress=progress, message=message, correlation_id=cid)
+        if node is not None:
+            fb.node = node
+        handle.publish_feedback(fb)
+        log_json(self, 'stage', correlation_id=cid, stage=stage, message=message)
+
+    def _decide(self, request, response):
+        with self.lock:
+            waiting = self.pending.get(request.correlation_id)
+        if waiting is None:
+            response.outcome, response.error_code = Decision.OUTCOME_INVALID_INPUT, 104
+            response.error_msg = 'no request with that correlation id awaits approval'
+            return response
+        event, box = waiting
+        if event.is_set():
+            response.outcome, response.error_code = Decision.OUTCOME_REJECTED, 403
+            response.error_msg = 'the decision came too late'
+            return response
+        box.append((request.approve, request.operator_id, request.reason))
+        event.set()
+        self.ledger.record('operator_decision', correlation_id=request.correlation_id,
+                           approve=request.approve, operator=request.operator_id,
+                           reason=request.reason)
+        response.outcome = Decision.OUTCOME_SUCCEEDED
+        return response
+
+    # --- the request ---------------------------------------------------------------------
+    def _handle(self, handle):
+        goal = handle.request
+        if goal.request_key:
+            key = f'{goal.actor_id}\n{goal.request_key}'
+            first, event, box = self.keys.claim(key)
+            if not first:
+                log_json(self, 'duplicate', request_key=goal.request_key, actor=goal.actor_id)
+                event.wait(self.p['propose_timeout_s'] + self.p['execute_timeout_s'])
+                result = copy.deepcopy(box[0]) if box else R(
+                    outcome=R.OUTCOME_TIMEOUT, error_code=105,
+                    error_msg='the first request with this key has not finished')
+                if result.outcome == R.OUTCOME_SUCCEEDED:
+                    handle.succeed()
+                else:
+                    handle.abort()
+                return result
+        result = R()
+        try:
+            result = self._run(handle, goal)
+        finally:
+            if goal.request_key:
+                self.keys.finish(event, box, copy.deepcopy(result))
+        if result.outcome == R.OUTCOME_SUCCEEDED:
+            handle.succeed()
+        elif result.outcome == R.OUTCOME_CANCELED and handle.is_cancel_requested:
+            handle.canceled()
+        else:
+            handle.abort()
+        return result
+
+    def _run(self, handle, goal) -> HandleRequest.Result:
+        cid = str(uuid.uuid4())
+        result = R(correlation_id=cid)
+
+        def end(outcome, code, message):
+            result.outcome, result.error_code, result.error_msg = outcome, code, message
+            self.ledger.record('outcome', correlation_id=cid, outcome=outcome, code=code,
+                               message=message)
+            self._feedback(handle, cid, F.STAGE_DONE, 1.0, message or 'done')
+            return result
+
+        self.ledger.record('request', correlation_id=cid, actor=goal.actor_id,
+                           session=goal.session_id, domain=goal.domain, text=goal.text,
+                           request_key=goal.request_key, dry_run=goal.dry_run)
+        self._feedback(handle, cid, F.STAGE_RECEIVED, 0.0, 'received')
+        if not goal.text.strip():
+            return end(R.OUTCOME_INVALID_INPUT, 102, 'empty request text')
+        if goal.domain not in DOMAINS:
+            return end(R.OUTCOME_INVALID_INPUT, 101, f'unknown domain {goal.domain!r}')
+        if goal.context_json:
+            try:
+                json.loads(goal.context_json)
+            except ValueError as exc:
+                return end(R.OUTCOME_INVALID_INPUT, 103, f'context_json is not JSON: {exc}')
+        history = self.sessions.context(goal.actor_id, goal.session_id)
+        self._feedback(handle, cid, F.STAGE_PROPOSING, 0.1, 'asking the builder')
+        proposal = self._call(self.propose, ProposePlan.Request(
+            goal=goal.text, domain=goal.domain, actor_id=goal.actor_id,
+            session_id=goal.session_id, correlation_id=cid,
+            context_json=json.dumps({'history': history, 'extra': goal.context_json})),
+            self.p['propose_timeout_s'])
+        if proposal is None:
+            return end(R.OUTCOME_UNAVAILABLE, 600, 'the builder did not answer')
+        self.sessions.add(goal.actor_id, goal.session_id, goal.text)
+        if proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED:
+            result.deferred = True
+            result.clarification_question = proposal.clarification_question
+            return end(R.OUTCOME_DEFERRED, proposal.error_code, proposal.error_msg or
+                       'deferred to a human')
+        if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED:
+            return end(R.OUTCOME_FAILED, proposal.error_code, proposal.error_msg)
+        plan = proposal.plan
+        result.plan = plan
+        self._feedback(handle, cid, F.STAGE_CHECKING, 0.3, f'checking:\n{plan.program}')
+        verdict = self._call(self.check, CheckPlan.Request(plan=plan, repair=True),
+                             self.p['check_timeout_s'])
+        if verdict is None:
+            return end(R.OUTCOME_UNAVAILABLE, 600, 'the plan checker did not answer; '
+                                                   'nothing executes without a verdict')
+        result.verdict = verdict.verdict
+        self.ledger.record('verdict', correlation_id=cid, approved=verdict.verdict.approved,
+                           program=plan.program, repairs=list(verdict.repairs),
+                           violations=[f'{v.code} {v.node_id}: {v.message}'
+                                       for v in verdict.verdict.violations])
+        if verdict.outcome != CheckPlan.Response.OUTCOME_SUCCEEDED:
+            return end(R.OUTCOME_REJECTED, verdict.error_code or 201, verdict.error_msg)
+        if verdict.repaired:
+            plan = verdict.repaired_plan
+            result.plan = plan
+            self._feedback(handle, cid, F.STAGE_REPAIRING, 0.4,
+                           'repaired: ' + '; '.join(verdict.repairs))
+        if goal.dry_run:
+            return end(R.OUTCOME_SUCCEEDED, 0, '')
+        if self._needs_operator(plan, proposal.confidence):
+            self._feedback(handle, cid, F.STAGE_AWAITING_APPROVAL, 0.45,
+                           f'waiting for an operator (approve {cid})')
+            decision = self._wait_operator(cid)
+            if decision is None:
+                return end(R.OUTCOME_REJECTED, 403, 'no operator decision in time (rejected)')
+            if not decision[0]:
+                return end(R.OUTCOME_REJECTED, 402, f'operator {decision[1]} rejected: '
+                                                    f'{decision[2]}')
+        return self._execute(handle, cid, plan, verdict.verdict, result, end)
+
+    def _needs_operator(self, plan, confidence: float) -> bool:
+        skills = {s.strip() for s in self.p['approval_skills'].split(',') if s.strip()}
+        return confidence < self.p['approve_below'] or bool(
+            skills & {line.split('=')[1].split('(')[0].strip() for line in
+                      plan.program.splitlines() if '=' in line and '(' in line})
+
+    def _wait_operator(self, cid: str):
+        event, box = threading.Event(), []
+        with self.lock:
+            self.pending[cid] = (event, box)
+        try:
+            event.wait(self.p['approval_timeout_s'])
+            event.set()  # a late decision is refused
+            return box[0] if box else None
+        finally:
+            with self.lock:
+                self.pending.pop(cid, None)
+
+    def _execute(self, handle, cid, plan, verdict, result, end):
+        if plan.domain != 'robot':
+            return end(R.OUTCOME_SUCCEEDED, 0, '')  # bridges run their own domains' plans
+        self._feedback(handle, cid, F.STAGE_EXECUTING, 0.5, 'executing')
+        if not self.execute.wait_for_server(timeout_sec=2.0):
+            return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor is not available')
+        goal = ExecutePlan.Goal(plan=plan, approval_token=verdict.approval_token,
+                                world_hash=verdict.world_hash, correlation_id=cid)
+
+        def forward(fb):
+            f = fb.feedback
+            self._feedback(handle, cid, F.STAGE_EXECUTING, 0.5 + 0.5 * f.progress,
+                           f'{f.node.node_id} {f.node.skill}: '
+                           f'{NodeState(f.node.state).name.lower()} {f.node.message}'.rstrip(),
+                           node=f.node)
+
+        sent = self._await(self.execute.send_goal_async(goal, feedback_callback=forward), 10.0)
+        if sent is None or not sent.accepted:
+            return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor refused the goal')
+        done = self._await(sent.get_result_async(), self.p['execute_timeout_s'])
+        if done is None:
+            sent.cancel_goal_async()
+            return end(R.OUTCOME_TIMEOUT, 601, 'execution did not finish in time')
+        ex = done.result
+        result.summary = ex.summary
+        return end(ex.outcome, ex.error_code, ex.error_msg)
+
+
+def main(args=None) -> int:
+    """Entry point of ``agent_node``."""
+    rclpy.init(args=args)
+    return run_node(AgentNode(), threads=8)

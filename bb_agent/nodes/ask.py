@@ -1,0 +1,78 @@
+"""``bb-agent ask "TEXT"``: send one HandleRequest and print its stages and result."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+STAGES = ('received', 'proposing', 'checking', 'repairing', 'awaiting approval', 'executing',
+          'done')
+OUTCOMES = {0: 'SUCCEEDED', 1: 'REJECTED', 2: 'DEFERRED', 3: 'FAILED', 4: 'CANCELED',
+            5: 'TIMEOUT', 6: 'INVALID_INPUT', 7: 'UNAVAILABLE', 8: 'STOPPED'}
+
+
+def result_dict(result) -> dict:
+    """Return the readable parts of a HandleRequest result."""
+    return {'outcome': OUTCOMES.get(result.outcome, str(result.outcome)),
+            'error_code': result.error_code, 'error_msg': result.error_msg,
+            'correlation_id': result.correlation_id, 'program': result.plan.program,
+            'approved': result.verdict.approved,
+            'violations': [f'{v.code} {v.node_id}: {v.message}'
+                           for v in result.verdict.violations],
+            'deferred': result.deferred, 'question': result.clarification_question,
+            'nodes': {'total': result.summary.nodes_total,
+                      'succeeded': result.summary.nodes_succeeded,
+                      'failed': result.summary.nodes_failed,
+                      'retries': result.summary.retries,
+                      'safe_pose': result.summary.safe_pose_commanded}}
+
+
+def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = '',
+        request_key: str = '', dry_run: bool = False, timeout: float = 300.0,
+        on_stage=print) -> dict:
+    """Send the request, report each stage through ``on_stage``, return the result dict."""
+    import rclpy
+    from rclpy.action import ActionClient
+    from rclpy.executors import MultiThreadedExecutor
+
+    from bb_msgs.action import HandleRequest
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node('bb_agent_ask', context=context)
+    executor = MultiThreadedExecutor(context=context)
+    executor.add_node(node)
+    spin = threading.Thread(target=executor.spin, daemon=True)
+    spin.start()
+    try:
+        client = ActionClient(node, HandleRequest, 'handle_request')
+        if not client.wait_for_server(timeout_sec=30.0):
+            return {'outcome': 'UNAVAILABLE', 'error_msg': 'no agent (handle_request) found'}
+        goal = HandleRequest.Goal(text=text, domain=domain, actor_id=actor,
+                                  session_id=session, request_key=request_key,
+                                  dry_run=dry_run)
+
+        def feedback(fb):
+            f = fb.feedback
+            on_stage(f'  [{STAGES[f.stage] if f.stage < len(STAGES) else f.stage}] '
+                     f'{f.message}')
+
+        done = threading.Event()
+        sent = client.send_goal_async(goal, feedback_callback=feedback)
+        sent.add_done_callback(lambda _f: done.set())
+        if not done.wait(30.0) or not sent.result().accepted:
+            return {'outcome': 'UNAVAILABLE', 'error_msg': 'the agent refused the request'}
+        finished = threading.Event()
+        result_future = sent.result().get_result_async()
+        result_future.add_done_callback(lambda _f: finished.set())
+        if not finished.wait(timeout):
+            return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
+        return result_dict(result_future.result().result)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def print_result(result: dict) -> None:
+    """Print the result as indented JSON."""
+    print(json.dumps(result, indent=2))

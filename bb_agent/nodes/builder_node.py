@@ -1,0 +1,157 @@
+"""builder_node: serves ``propose`` (bb_msgs/ProposePlan) with the builder model.
+
+Loads the shipped default checkpoint unless ``model_path`` is set; warms the model up on
+activation. The fallback chain, deferral thresholds and circuit breaker are
+:class:`~bb_agent.domains.proposer.Proposer`'s. Robot requests are conditioned on the live
+``world_state`` (the same one-line summary the model was trained on).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import rclpy
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+
+from bb_agent.core.check_service import CheckService
+from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.prompting import world_context
+from bb_agent.domains.proposer import Proposer
+from bb_agent.nodes.convert import msg_to_world
+from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.logs import log_json
+from bb_agent.nodes.params import Param, declare
+from bb_msgs.msg import PlanGraph, WorldState
+from bb_msgs.srv import ProposePlan
+
+PARAMS = (
+    Param('model_path', '', 'checkpoint folder ("" = the shipped default model)'),
+    Param('backend', 'torch', 'torch or onnx (needs `bb-agent export --onnx` first)'),
+    Param('threads', 1, 'torch intra-op threads for decoding', 1, 64),
+    Param('timeout_s', 30.0, 'generation wall-clock limit (s)', 0.05, 300.0),
+    Param('max_tokens', 256, 'tokens per plan', 8, 4096),
+    Param('defer_robot', 0.9, 'robot deferral threshold (confidence)', 0.0, 1.0),
+    Param('defer_api_json', 0.8, 'api deferral threshold (confidence)', 0.0, 1.0),
+    Param('defer_phone', 0.7, 'phone deferral threshold (confidence)', 0.0, 1.0),
+    Param('defer_social', 0.6, 'chat deferral threshold (confidence)', 0.0, 1.0),
+    Param('breaker_violations', 5, 'consecutive violations that switch to templates', 1, 1000),
+    Param('breaker_cooldown_s', 60.0, 'template-mode cooldown (s)', 0.0, 3600.0),
+    Param('autostart', True, 'configure and activate on start'),
+)
+Resp = ProposePlan.Response
+CODE_TO_OUTCOME = {ErrorCode.UNKNOWN_DOMAIN: Resp.OUTCOME_INVALID_INPUT,
+                   ErrorCode.EMPTY_INPUT: Resp.OUTCOME_INVALID_INPUT}
+
+
+class BuilderNode(LifecycleNode):
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__('builder')
+        self.p = declare(self, PARAMS)
+        self.lock = threading.Lock()
+        self.world = None
+        self.planner = None
+        self.active = threading.Event()
+        self.checker = CheckService(b'\0' * 32)  # pre-check only; it mints no real tokens
+        self.proposer: Proposer | None = None
+        self.create_subscription(WorldState, 'world_state', self._world, 10)
+        self.create_service(ProposePlan, 'propose', self._propose)
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the checkpoint (typed failure: the node reports it and stays unconfigured)."""
+        import torch
+
+        from bb_agent.model.checkpoint import load_checkpoint
+        from bb_agent.model.planner import Planner
+        torch.set_num_threads(self.p['threads'])
+        try:
+            ckpt = load_checkpoint(self.p['model_path'] or None)
+            self.planner = Planner(ckpt, backend=self.p['backend'], device='cpu')
+        except BBError as exc:
+            self.get_logger().error(f'model unavailable: {exc.message}; templates only')
+            self.planner = None
+        thresholds = {d: self.p[f'defer_{d}'] for d in ('robot', 'api_json', 'phone', 'social')}
+        self.proposer = Proposer(self._generate if self.planner else None, self._precheck,
+                                 thresholds=thresholds,
+                                 breaker_violations=self.p['breaker_violations'],
+                                 breaker_cooldown_s=self.p['breaker_cooldown_s'])
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Warm the model up (first decode pays the allocations), then serve."""
+        if self.planner is not None:
+            start = time.monotonic()
+            self.planner.plan('go home', 'objects: ; bins: ; human: none')
+            self.get_logger().info(f'model warm in {time.monotonic() - start:.2f} s')
+        self.active.set()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Stop serving."""
+        self.active.clear()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _world(self, msg: WorldState) -> None:
+        try:
+            world = msg_to_world(msg)
+        except ValueError:
+            return
+        with self.lock:
+            self.world = world
+
+    def _generate(self, domain: str, request: str, context: str):
+        from bb_agent.model.decoding import DecodeConfig
+        cfg = DecodeConfig(greedy=True, max_tokens=self.p['max_tokens'],
+                           timeout_s=self.p['timeout_s'])
+        result = self.planner.plan(request, context, cfg)
+        return result.outcome.value, result.text, result.confidence
+
+    def _precheck(self, domain: str, program: str) -> bool:
+        with self.lock:
+            world = self.world if domain == 'robot' else None
+        try:
+            return self.checker.check(program, domain, world).verdict.approved
+        except BBError:
+            return False
+
+    def _propose(self, request, response):
+        cid = request.correlation_id or str(uuid.uuid4())
+        if not self.active.is_set() or self.proposer is None:
+            response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 500
+            response.error_msg = 'builder is not active'
+            return response
+        with self.lock:
+            world = self.world
+        context = world_context(world) if request.domain == 'robot' and world else ''
+        start = time.monotonic()
+        prop = self.proposer.propose(request.domain, request.goal, context)
+        response.confidence, response.source = float(prop.confidence), int(prop.source)
+        response.deferred, response.clarification_question = prop.deferred, prop.question
+        response.error_code, response.error_msg = int(prop.error_code), prop.message
+        if not prop.ok:
+            response.outcome = CODE_TO_OUTCOME.get(prop.error_code, Resp.OUTCOME_FAILED)
+        elif prop.deferred:
+            response.outcome = Resp.OUTCOME_DEFERRED
+        else:
+            response.outcome = Resp.OUTCOME_SUCCEEDED
+            schema = self.checker.schema(request.domain)
+            response.plan = PlanGraph(plan_id=str(uuid.uuid4()), domain=request.domain,
+                                      program=prop.program, schema_hash=schema.sha256)
+        log_json(self, 'propose', correlation_id=cid, domain=request.domain,
+                 source=prop.source.name, deferred=prop.deferred,
+                 confidence=round(prop.confidence, 3), ms=round(1e3 * (time.monotonic() -
+                                                                       start), 1),
+                 note=prop.message)
+        return response
+
+
+def main(args=None) -> int:
+    """Entry point of ``builder_node``."""
+    rclpy.init(args=args)
+    node = BuilderNode()
+    autostart(node)
+    return run_node(node)
