@@ -2,13 +2,14 @@
 #   make setup   create/refresh .venv (idempotent; seconds when nothing changed)
 #   make test    set up if needed, then run the whole suite
 #   make lint    ruff + import-linter only
+#   make demo    set up if needed, bring the stack up, run the scripted scenario
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint bench clean
+.PHONY: setup test lint bench demo clean
 setup:
 	@scripts/setup.sh
 
@@ -22,7 +23,15 @@ bench: setup
 	@source scripts/ros_env.sh && \
 	  $(VENV)/bin/bb-agent bench checker --out bench/results/checker.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench decode --out bench/results/decode.json >/dev/null && \
+	  $(VENV)/bin/bb-agent bench runtime --out bench/results/runtime.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
+
+# The main job: the whole stack (default model + sim robot), the scripted scenario, a
+# readable trace and a report folder (plan graphs, V_s timeline); exits 0 when every step
+# ends as expected.
+demo: setup
+	@source scripts/ros_env.sh && \
+	  $(VENV)/bin/bb-agent demo --report demo_report
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/lint-imports

@@ -69,6 +69,7 @@ setup(
             'export = bb_agent.train.commands:register_export',
             'up = bb_agent.nodes.commands:register_up',
             'ask = bb_agent.nodes.commands:register_ask',
+            'demo = bb_agent.nodes.demo:register_demo',
         ],
     },
 )

@@ -14,7 +14,7 @@ import sys
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 
-BENCHMARKS = ('checker', 'decode')
+BENCHMARKS = ('checker', 'decode', 'runtime')
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -35,6 +35,17 @@ def decode_rows(doc: dict) -> list[str]:
     return rows
 
 
+def runtime_rows(doc: dict) -> list[str]:
+    """Return table rows for the runtime benchmark (milliseconds, across processes)."""
+    s, r, d = doc['stop_latency_ms'], doc['request_to_plan_ms'], doc['dispatch_overhead_ms']
+    return [f'| STOP latency, hazard -> estop | {s["p50"]:.1f} ms | {s["p99"]:.1f} ms | '
+            f'goal p99 <= 20 ms, n={s["n"]} |',
+            f'| request -> approved plan | {r["p50"]:.0f} ms | p95 {r["p95"]:.0f} ms | '
+            f'goal p50 <= 300 ms, n={r["n"]} |',
+            f'| executor dispatch overhead per node | {d["p50"]:.2f} ms | {d["p99"]:.2f} ms | '
+            f'goal p50 <= 5 ms, n={d["n"]} |']
+
+
 def main(folder: str) -> int:
     """Print the table for every known result file in ``folder``."""
     print('| benchmark | p50 | p99 | note |\n|---|---|---|---|')
@@ -44,6 +55,9 @@ def main(folder: str) -> int:
     path = Path(folder) / 'decode.json'
     if path.exists():
         print('\n'.join(decode_rows(json.loads(path.read_text()))))
+    path = Path(folder) / 'runtime.json'
+    if path.exists():
+        print('\n'.join(runtime_rows(json.loads(path.read_text()))))
     return 0
 
 

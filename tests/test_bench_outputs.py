@@ -32,3 +32,11 @@ def test_when_decode_bench_runs_expect_documented_keys(tmp_path):
         assert 0 < doc[key]['p50'] <= doc[key]['p99'] <= doc[key]['max']
     assert doc['compile_ms'] > 0
     assert doc['constrained_over_unconstrained_tps'] > 0 and doc['onnx_over_torch_tps'] > 0
+
+
+def test_when_runtime_bench_runs_expect_documented_keys(tmp_path):
+    doc = _bench('runtime', tmp_path)
+    assert set(doc['stop_latency_ms']) >= {'p50', 'p99'}
+    assert set(doc['request_to_plan_ms']) >= {'p50', 'p95'}
+    assert set(doc['dispatch_overhead_ms']) >= {'p50', 'p99'}
+    assert doc['stop_latency_ms']['n'] >= 1 and doc['dispatch_overhead_ms']['n'] >= 1

@@ -221,10 +221,16 @@ class Engine:
                 return report
             self._set(report, NodeState.RUNNING, attempt=attempt,
                       started=report.started or time.monotonic())
+            began = time.monotonic()
             result = self._attempt(node, resources, timeout)
+            took = time.monotonic() - began
             self.breaker.record(node.skill, result.ok)
             if result.ok:
-                self._set(report, NodeState.SUCCEEDED, result=result.result, message='')
+                skill_s = result.result.get('duration_s')
+                note = f'ok in {took:.4f} s' + (
+                    f' (skill {skill_s:.4f} s, dispatch overhead '
+                    f'{1e3 * (took - skill_s):.2f} ms)' if isinstance(skill_s, float) else '')
+                self._set(report, NodeState.SUCCEEDED, result=result.result, message=note)
                 return report
             if self.stop.is_set() or self.cancel.is_set():
                 self._set(report, NodeState.CANCELED, error_code=result.error_code,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 
 from geometry_msgs.msg import Point
 import rclpy
@@ -163,10 +164,13 @@ class SimRobotNode(LifecycleNode):
         watcher = threading.Thread(target=_watch_cancel, args=(handle, cancel), daemon=True)
         watcher.start()
         timeout = goal.timeout_s or self.p['default_timeout_s']
+        began = time.monotonic()
         outcome = self.sim.run_skill(goal.skill, args, timeout, cancel)
         cancel.set()
         result.error_code, result.error_msg = int(outcome.error_code), outcome.message
-        result.result_json = json.dumps(outcome.result)
+        # The skill's own time (s), so the executor can report its dispatch overhead.
+        result.result_json = json.dumps({**outcome.result,
+                                         'duration_s': time.monotonic() - began})
         if outcome.ok:
             result.outcome = Skill.Result.OUTCOME_SUCCEEDED
             handle.succeed()

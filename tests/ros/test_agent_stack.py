@@ -1,0 +1,144 @@
+"""The whole stack over real DDS (``bb-agent up``'s supervisor, six processes).
+
+The builder's generation limit is set so low that every model decode times out, so the
+fallback chain is what is under test: templates answer, everything else defers. Operator
+approval is required for ``scan`` here, with a short timeout.
+"""
+
+import threading
+import time
+
+import pytest
+from rclpy.action import ActionClient
+
+from bb_agent.nodes.supervisor import Supervisor
+from bb_msgs.action import HandleRequest
+from bb_msgs.msg import NodeStatus
+from bb_msgs.srv import OperatorDecision, ProposePlan
+from tests.ros.stack import RosClient
+
+pytestmark = pytest.mark.ros
+APPROVAL_TIMEOUT_S = 2.0
+OVERRIDES = {'builder': {'timeout_s': 0.05},
+             'agent': {'approval_skills': 'scan', 'approval_timeout_s': APPROVAL_TIMEOUT_S},
+             'sim_robot': {'time_scale': 4.0}}
+
+
+@pytest.fixture(scope='module')
+def stack(tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv('BB_AGENT_APPROVAL_KEY_FILE',
+                              str(tmp_path_factory.mktemp('key') / 'approval.key'))
+    s = Supervisor(overrides=OVERRIDES, quiet=True)
+    s.start()
+    assert s.wait_ready(180), [c.spec.name for c in s.children if not c.ready.is_set()]
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope='module')
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope='module')
+def ros(stack):
+    c = RosClient('agent_test_client')
+    c.handle = ActionClient(c.node, HandleRequest, 'handle_request')
+    c.propose = c.node.create_client(ProposePlan, 'propose')
+    c.approve = c.node.create_client(OperatorDecision, 'approve')
+    c.exec_status = c.collect(NodeStatus, 'execution/status', 100)
+    yield c
+    c.close()
+
+
+def ask(ros, text, **fields):
+    goal = HandleRequest.Goal(text=text, domain=fields.pop('domain', 'robot'),
+                              actor_id=fields.pop('actor', 'tester'), **fields)
+    accepted, result = ros.run_action(ros.handle, goal, timeout=60)
+    assert accepted
+    return result
+
+
+def test_when_model_times_out_expect_template_fallback(ros):
+    answer = ros.call(ros.propose, ProposePlan.Request(goal='please go home', domain='robot'))
+    assert answer.outcome == ProposePlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
+    assert answer.source == ProposePlan.Response.SOURCE_TEMPLATE
+    assert 'timeout' in answer.error_msg and answer.plan.program == 's1 = home();\n'
+
+
+def test_when_request_has_no_template_and_model_fails_expect_deferral_question(ros):
+    result = ask(ros, 'put the red cup in bin A')
+    assert result.outcome == HandleRequest.Result.OUTCOME_DEFERRED and result.deferred
+    assert '?' in result.clarification_question
+
+
+def test_when_template_plan_is_requested_expect_it_checked_and_executed(ros):
+    result = ask(ros, 'go home')
+    assert result.outcome == HandleRequest.Result.OUTCOME_SUCCEEDED, result.error_msg
+    assert result.verdict.approved and result.summary.nodes_succeeded == 1
+
+
+@pytest.mark.parametrize('domain,text', [('robot', ''), ('garden', 'water the roses')])
+def test_when_request_is_invalid_expect_typed_error(ros, domain, text):
+    result = ask(ros, text, domain=domain)
+    assert result.outcome == HandleRequest.Result.OUTCOME_INVALID_INPUT
+    assert result.error_code in (101, 102) and result.error_msg
+
+
+def test_when_request_key_is_retried_expect_one_execution(ros):
+    before = sum(s.state == NodeStatus.STATE_RUNNING for s in ros.exec_status)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        ask(ros, 'go home', request_key='key-1'))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 3 and {r.correlation_id for r in results} == \
+        {results[0].correlation_id}
+    time.sleep(0.3)
+    running = sum(s.state == NodeStatus.STATE_RUNNING for s in ros.exec_status) - before
+    assert running == 1
+
+
+def _ask_async(ros, text, waiting):
+    def feedback(fb):
+        if fb.feedback.stage == HandleRequest.Feedback.STAGE_AWAITING_APPROVAL:
+            waiting.append(fb.feedback.correlation_id)
+    assert ros.handle.wait_for_server(timeout_sec=10)
+    goal = HandleRequest.Goal(text=text, domain='robot', actor_id='tester')
+    handle = ros.wait(ros.handle.send_goal_async(goal, feedback_callback=feedback), 10)
+    return handle.get_result_async()
+
+
+def test_when_operator_approves_expect_execution(ros):
+    waiting = []
+    future = _ask_async(ros, 'look around', waiting)
+    assert ros.wait_until(lambda: waiting, 20)
+    bad = ros.call(ros.approve, OperatorDecision.Request(correlation_id='nope', approve=True))
+    assert bad.outcome == OperatorDecision.Response.OUTCOME_INVALID_INPUT
+    ok = ros.call(ros.approve, OperatorDecision.Request(correlation_id=waiting[0],
+                                                        approve=True, operator_id='op'))
+    assert ok.outcome == OperatorDecision.Response.OUTCOME_SUCCEEDED
+    result = ros.wait(future, 30).result
+    assert result.outcome == HandleRequest.Result.OUTCOME_SUCCEEDED, result.error_msg
+
+
+def test_when_operator_stays_silent_expect_rejection_after_the_timeout(ros):
+    waiting, before = [], len(ros.exec_status)
+    future = _ask_async(ros, 'look around', waiting)
+    result = ros.wait(future, APPROVAL_TIMEOUT_S + 20).result
+    assert waiting and result.outcome == HandleRequest.Result.OUTCOME_REJECTED
+    assert result.error_code == 403 and len(ros.exec_status) == before
+
+
+def test_when_checker_is_down_expect_nothing_executes(ros, stack):
+    checker = next(c for c in stack.children if c.spec.name == 'plan_checker')
+    before = len(ros.exec_status)
+    checker.popen.kill()
+    checker.popen.wait(5)
+    result = ask(ros, 'go home')
+    assert result.outcome == HandleRequest.Result.OUTCOME_UNAVAILABLE
+    assert 'checker' in result.error_msg and len(ros.exec_status) == before
