@@ -27,7 +27,7 @@ import threading
 import time
 
 from bb_agent.core import program as p
-from bb_agent.core.outcomes import ErrorCode
+from bb_agent.core.outcomes import ErrorCode, Outcome
 from bb_agent.core.plan_graph import PlanGraph, PlanNode
 from bb_agent.core.schema import DomainSchema
 
@@ -50,17 +50,7 @@ PERMANENT = frozenset({ErrorCode.ADAPTER_UNAVAILABLE, ErrorCode.UNKNOWN_SKILL,
 FINAL = (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELED)
 
 
-class ExecOutcome(enum.IntEnum):
-    """Values equal ``bb_msgs/action/ExecutePlan`` ``OUTCOME_*``."""
-
-    SUCCEEDED = 0
-    REJECTED = 1
-    FAILED = 3
-    CANCELED = 4
-    TIMEOUT = 5
-    INVALID_INPUT = 6
-    UNAVAILABLE = 7
-    STOPPED = 8
+ExecOutcome = Outcome  # ExecutePlan's OUTCOME_* are the shared outcome codes
 
 
 @dataclass(frozen=True)

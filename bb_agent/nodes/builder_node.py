@@ -20,7 +20,7 @@ from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context
 from bb_agent.domains.proposer import Proposer
-from bb_agent.nodes.convert import msg_to_world
+from bb_agent.nodes.convert import world_or_none
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
@@ -96,9 +96,8 @@ class BuilderNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _world(self, msg: WorldState) -> None:
-        try:
-            world = msg_to_world(msg)
-        except ValueError:
+        world = world_or_none(msg)
+        if world is None:
             return
         with self.lock:
             self.world = world

@@ -67,6 +67,14 @@ def msg_to_world(msg: WorldState) -> World:
                             'robot': robot, 'facts': list(msg.facts)}, source='WorldState')
 
 
+def world_or_none(msg: WorldState) -> World | None:
+    """Return the World of a live WorldState, or None when it is malformed (dropped)."""
+    try:
+        return msg_to_world(msg)
+    except ValueError:
+        return None
+
+
 def verdict_to_msg(verdict: Verdict, stamp) -> CheckVerdict:
     """Return the checker's verdict as a CheckVerdict message."""
     return CheckVerdict(approved=verdict.approved, approval_token=verdict.token,

@@ -36,7 +36,7 @@ from bb_agent.core.plan_graph import build_graph, topological_order
 from bb_agent.core.printer import print_program
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
-from bb_agent.nodes.convert import msg_to_world
+from bb_agent.nodes.convert import world_or_none
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
@@ -111,9 +111,8 @@ class ExecutorNode(LifecycleNode):
 
     # --- inputs ----------------------------------------------------------------------------
     def _world(self, msg: WorldState) -> None:
-        try:
-            world = msg_to_world(msg)
-        except ValueError:
+        world = world_or_none(msg)
+        if world is None:
             return
         with self.lock:
             self.world, self.heartbeat = world, time.monotonic()
