@@ -94,3 +94,26 @@ def specialise(grammar: Grammar, vocab: dict[str, list[str]]) -> Grammar:
         return f'{match.group("rule")}: {body}  // @vocab {match.group("key")}'
 
     return grammar_from_text(grammar.name, _VOCAB_LINE.sub(replace, grammar.text))
+
+
+_SYMBOL_ALTERNATIVES = re.compile(r'^(?P<lead>\s*(?:\?pred_arg:|\|))\s*NAME(?P<tail>\s+->\s+symbol)',
+                                  re.MULTILINE)
+
+
+def restrict_symbols(grammar: Grammar, symbols: list[str]) -> Grammar:
+    """Return a decoding grammar whose symbol values are only ``symbols``.
+
+    Symbols (object and bin ids, enum members) are written as ``NAME`` in the DSL; the
+    returned grammar replaces those alternatives with a terminal listing exactly the ids
+    of the current world and the schema's enum members. Its language is a subset of
+    ``grammar``'s, so every program it allows still parses with the checker's grammar;
+    it serves decoding only (the checker keeps the general grammar and reports unknown
+    objects itself).
+    """
+    words = sorted({w for w in symbols if re.fullmatch(r'[a-zA-Z_][a-zA-Z0-9_]{0,31}', w)})
+    if not words or not _SYMBOL_ALTERNATIVES.search(grammar.text):
+        return grammar
+    text = _SYMBOL_ALTERNATIVES.sub(lambda m: f'{m.group("lead")} SYMBOL{m.group("tail")}',
+                                    grammar.text)
+    text += '\nSYMBOL: ' + ' | '.join(json.dumps(w) for w in words) + '\n'
+    return grammar_from_text(grammar.name, text)

@@ -26,3 +26,9 @@ def world_context(world: World) -> str:
                        if o.kind not in PLACED_KINDS + IGNORED_KINDS)
     bins = ' '.join(o.id for o in world.objects if o.kind in PLACED_KINDS)
     return f'objects: {objects}; bins: {bins}; human: {"near" if world.humans() else "none"}'
+
+
+def world_symbols(world: World, enum_values: list[str]) -> list[str]:
+    """Return the symbols a plan in ``world`` may name: object and bin ids, enum members."""
+    return sorted({o.id for o in world.objects if o.kind not in IGNORED_KINDS}
+                  | set(enum_values))

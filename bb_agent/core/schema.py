@@ -159,6 +159,11 @@ class DomainSchema(StrictModel):
         text = json.dumps(self.model_dump(mode='json'), sort_keys=True, separators=(',', ':'))
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def enum_values(self) -> list[str]:
+        """Return every enum member any skill argument declares (symbols besides ids)."""
+        return sorted({v for s in self.skills.values() for a in s.args.values()
+                       for v in a.values})
+
     def vocabulary(self) -> dict[str, list[str]]:
         """Return the grammar @vocab word lists: skills, args and predicates."""
         args = sorted({a for s in self.skills.values() for a in s.args})

@@ -58,6 +58,7 @@ class Checkpoint:
 
     def load_model(self, *, alpha_max: float | None = None):
         """Build the torch :class:`~bb_agent.model.builder.BuilderModel` with its weights."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
@@ -71,7 +72,7 @@ class Checkpoint:
             model = BuilderModel(AutoModelForCausalLM.from_config(base_cfg),
                                  RailConfig(**{**rail, 'layers': tuple(rail['layers'])}))
             state = load_file(str(self.folder / 'model.safetensors'))
-        except (OSError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, SafetensorError) as exc:
             raise _unavailable(self.folder, f'cannot build the model: {exc}') from exc
         missing, unexpected = model.load_state_dict(state, strict=False)
         tied = {'base.lm_head.weight'} if base_cfg.tie_word_embeddings else set()

@@ -7,7 +7,9 @@ model was trained on (:func:`~bb_agent.core.prompting.prompt_text`, then ``<sep>
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 
+from bb_agent.core.grammar import restrict_symbols
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import prompt_text
 from bb_agent.model.checkpoint import Checkpoint
@@ -42,13 +44,14 @@ class Planner:
             self.backend = TorchBackend(self.model, device=device)
         self.vocab = self.backend.vocab_size
         self._llg = llg_tokenizer(self.tokenizer, vocab_size=self.vocab)
+        self._lock = threading.Lock()
         self.decoder = Decoder(self.backend, self.new_constraint,
                                eos_token=self.tokenizer.eos_token_id,
                                detokenize=self.tokenizer.decode)
 
-    def new_constraint(self) -> GrammarConstraint:
-        """Return a fresh constraint over the checkpoint's grammar."""
-        return GrammarConstraint(self._llg, self.checkpoint.grammar, self.vocab)
+    def new_constraint(self, grammar=None) -> GrammarConstraint:
+        """Return a fresh constraint over ``grammar`` (default: the checkpoint's)."""
+        return GrammarConstraint(self._llg, grammar or self.checkpoint.grammar, self.vocab)
 
     def prompt_ids(self, request: str, context: str = '') -> list[int]:
         """Return the token ids the model is conditioned on (cut as in training)."""
@@ -56,7 +59,18 @@ class Planner:
         return ids[:self.checkpoint.prompt_budget] + [self.tokenizer.sep_token_id]
 
     def plan(self, request: str, context: str = '', cfg: DecodeConfig | None = None, *,
+             symbols: list[str] | None = None,
              cancel: Callable[[], bool] | None = None) -> DecodeResult:
-        """Decode one program (default: strict mask, greedy, 256 tokens)."""
+        """Decode one program (default: strict mask, greedy, 256 tokens).
+
+        Args:
+            symbols: when given, symbol values (object and bin ids, enum members) are
+                limited to these: the ids of the current world plus the schema's enums
+                (see :func:`~bb_agent.core.grammar.restrict_symbols`).
+        """
         cfg = cfg or DecodeConfig(greedy=True)
-        return self.decoder.generate(self.prompt_ids(request, context), cfg, cancel=cancel)
+        grammar = restrict_symbols(self.checkpoint.grammar, symbols) if symbols else None
+        with self._lock:  # one decode at a time: the decoder's constraint factory is shared
+            self.decoder.new_constraint = lambda: self.new_constraint(grammar)
+            return self.decoder.generate(self.prompt_ids(request, context), cfg,
+                                         cancel=cancel)

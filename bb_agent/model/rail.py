@@ -76,12 +76,14 @@ class SkillLibrary(nn.Module):
 
     def route(self, state: torch.Tensor) -> torch.Tensor:
         """Return one-hot skill choices (B, T, K) for rail states (B, T, R)."""
-        if not bool(self.enabled.any()):  # every skill ablated: no adapter at all
-            return state.new_zeros(*state.shape[:-1], self.size)
-        logits = self.router(state).masked_fill(~self.enabled, float('-inf'))
+        # Ablated skills are never picked; with all of them ablated the choice is all zero
+        # (no adapter at all). No data-dependent branch, so the graph exports.
+        logits = self.router(state).masked_fill(~self.enabled, -1e9)
         if self.training:
-            return functional.gumbel_softmax(logits, tau=self.tau, hard=True)
-        return functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+            choice = functional.gumbel_softmax(logits, tau=self.tau, hard=True)
+        else:
+            choice = functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+        return choice * self.enabled.to(choice.dtype)
 
     @torch.no_grad()
     def add_skills(self, n: int) -> list[nn.Parameter]:

@@ -18,7 +18,7 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 
 from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.core.prompting import world_context
+from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.domains.proposer import Proposer
 from bb_agent.nodes.convert import world_or_none
 from bb_agent.nodes.lifecycle import autostart, run_node
@@ -106,7 +106,12 @@ class BuilderNode(LifecycleNode):
         from bb_agent.model.decoding import DecodeConfig
         cfg = DecodeConfig(greedy=True, max_tokens=self.p['max_tokens'],
                            timeout_s=self.p['timeout_s'])
-        result = self.planner.plan(request, context, cfg)
+        with self.lock:
+            world = self.world
+        symbols = None
+        if domain == 'robot' and world is not None:  # only ids that exist, only declared enums
+            symbols = world_symbols(world, self.checker.schema('robot').enum_values())
+        result = self.planner.plan(request, context, cfg, symbols=symbols)
         return result.outcome.value, result.text, result.confidence
 
     def _precheck(self, domain: str, program: str) -> bool:

@@ -100,7 +100,7 @@ class Battery:
         self.model.set_alpha_max(self.alpha if alpha is None else alpha)
         cfg = self.strict if mode == 'strict' else DecodeConfig(
             mode=mode, greedy=True, max_tokens=self.cfg.max_tokens, timeout_s=60.0)
-        preds = ev.decode_rows(self.planner, rows, cfg)
+        preds = ev.decode_rows(self.planner, rows, cfg, self.schema)
         ev.annotate(preds, rows, self.parser, self.schema, with_ged=ged)
         self.model.set_alpha_max(self.alpha)
         return preds

@@ -17,6 +17,7 @@ import networkx as nx
 from bb_agent.core.checker import check_plan
 from bb_agent.core.grammar import Grammar
 from bb_agent.core.outcomes import BBError
+from bb_agent.core.prompting import world_symbols
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.violations import Code
 from bb_agent.core.world import world_from_dict
@@ -52,12 +53,20 @@ def syntax_parser(grammar: Grammar) -> lark.Lark:
         return lark.Lark(grammar.text, parser='earley')
 
 
-def decode_rows(planner, rows: list[Trace], cfg) -> list[Prediction]:
-    """Decode every row with ``cfg``; time each plan (seconds, wall clock)."""
+def decode_rows(planner, rows: list[Trace], cfg, schema: DomainSchema | None = None
+                ) -> list[Prediction]:
+    """Decode every row with ``cfg``; time each plan (seconds, wall clock).
+
+    With a schema and a world per row, symbol values are limited to that world's ids and
+    the schema's enums, as the builder node does at run time.
+    """
     out = []
     for row in rows:
+        symbols = None
+        if schema is not None and row.world is not None and cfg.mode != 'free':
+            symbols = world_symbols(world_from_dict(row.world), schema.enum_values())
         start = time.perf_counter()
-        result = planner.plan(row.input, row.context, cfg)
+        result = planner.plan(row.input, row.context, cfg, symbols=symbols)
         out.append(Prediction(result.text, result.outcome.value,
                               time.perf_counter() - start, len(result.tokens)))
     return out

@@ -49,8 +49,9 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
                   max_len: int, seed: int, progress: bool) -> list[float]:
     """Pretrain ``base`` with LM loss on whole examples; return the loss per step.
 
-    Examples use the decoder's layout (prompt, ``<sep>``, program, ``<eos>``), so the base
-    on its own (alpha = 0) is a working, if plain, planner: the base-only baseline.
+    Examples use the decoder's layout (prompt, ``<sep>``, program, ``<eos>``) and the loss
+    covers the program given the request, so the base on its own (alpha = 0) is a working,
+    if plain, planner: the base-only baseline.
     """
     from tqdm import tqdm
     rng = random.Random(seed)
@@ -64,7 +65,11 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
         b = make_batch(rng.sample(rows, min(batch, len(rows))), tokenizer, max_len=max_len,
                        new_constraint=None, vocab=vocab)
-        labels = b.ids.masked_fill(b.ids == tokenizer.pad_token_id, -100)
+        # LM loss on the program (and EOS) given the request: position t predicts t + 1,
+        # so the label of position t + 1 is kept where ``target[t]``; the prompt is context.
+        keep = torch.zeros_like(b.target)
+        keep[:, 1:] = b.target[:, :-1]
+        labels = b.ids.masked_fill(~keep, -100)
         loss = base(input_ids=b.ids, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -111,7 +116,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         'preset': cfg.preset.model_dump(), 'train': cfg.rail.model_dump(),
         'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'schema_sha256': schema_hash},
         metrics={'base_lm_loss': base_curve[-1:], 'final': records[-1] if records else {},
-                 'best_val_exact': trainer.best_val,
+                 'best_val_token_accuracy': trainer.best_val,
                  'train_minutes': round((time.monotonic() - started) / 60, 2),
                  'torch_threads': torch.get_num_threads()}, data=traces.folder)
     if base_curve:
@@ -147,7 +152,9 @@ def plot_curves(folder: Path) -> Path | None:
                         label=key[5:])
     axes[0, 1].set(title='dual variables', xlabel='step')
     evals = [r for r in records if 'val_exact' in r]
-    axes[1, 0].plot([r['step'] for r in evals], [r['val_exact'] for r in evals], marker='o',
+    axes[1, 0].plot([r['step'] for r in evals], [r.get('val_token', 0) for r in evals],
+                    marker='o', label='validation token accuracy (selects alpha lifts)')
+    axes[1, 0].plot([r['step'] for r in evals], [r['val_exact'] for r in evals], marker='s',
                     label='validation exact match')
     axes[1, 0].plot([r['step'] for r in records], [r['alpha_max'] for r in records],
                     label='alpha_max')
