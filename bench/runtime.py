@@ -33,15 +33,15 @@ def _ms(samples, keys):
 
 def run(repeats: int = 30) -> dict:
     """Run the benchmark; ``repeats`` samples of each measure (capped for runtime)."""
-    from bb_msgs.action import ExecutePlan, HandleRequest
-    from bb_msgs.msg import PlanGraph, WorldState
-    from bb_msgs.srv import CheckPlan
     from geometry_msgs.msg import Point
     from rclpy.action import ActionClient
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 
     from bb_agent.nodes.supervisor import Supervisor
+    from bb_msgs.action import ExecutePlan, HandleRequest
+    from bb_msgs.msg import PlanGraph, WorldState
+    from bb_msgs.srv import CheckPlan
     from tests.ros.stack import LATCHED, RosClient
     n = max(5, min(repeats, 40))
     os.environ.setdefault('BB_AGENT_APPROVAL_KEY_FILE',

@@ -96,8 +96,8 @@ def specialise(grammar: Grammar, vocab: dict[str, list[str]]) -> Grammar:
     return grammar_from_text(grammar.name, _VOCAB_LINE.sub(replace, grammar.text))
 
 
-_SYMBOL_ALTERNATIVES = re.compile(r'^(?P<lead>\s*(?:\?pred_arg:|\|))\s*NAME(?P<tail>\s+->\s+symbol)',
-                                  re.MULTILINE)
+_SYMBOL_ALTERNATIVES = re.compile(
+    r'^(?P<lead>\s*(?:\?pred_arg:|\|))\s*NAME(?P<tail>\s+->\s+symbol)', re.MULTILINE)
 
 
 def restrict_symbols(grammar: Grammar, symbols: list[str]) -> Grammar:

@@ -126,9 +126,11 @@ class RailTrainer:
     # --- validation and alpha ------------------------------------------------------------
     @torch.no_grad()
     def validate(self, rows) -> dict:
-        """Return teacher-forced ``exact`` (every output token is the argmax) and ``token``
-        accuracy (the fraction of output tokens that are); ``token`` gates alpha lifts,
-        since whole-program exact match on held-out combinations moves in coarse steps.
+        """Return teacher-forced ``exact`` match and ``token`` accuracy of the outputs.
+
+        ``exact``: every output token is the argmax; ``token``: the fraction that are.
+        ``token`` gates alpha lifts, since whole-program exact match on held-out
+        combinations moves in coarse steps.
         """
         self.model.eval()
         hits, right, total = 0, 0, 0
