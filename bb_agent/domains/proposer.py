@@ -7,6 +7,9 @@
    breaker is open, it timed out or it produced nothing usable.
 3. Defer with the domain's clarification question.
 
+Before any of these, ``ground`` may defer a request that does not say which objects it
+means (robot: :mod:`bb_agent.domains.robot.grounding`).
+
 Circuit breaker: ``breaker_violations`` consecutive proposals that fail the pre-check
 (grammar or checker) switch the domain to template mode for ``breaker_cooldown_s``.
 """
@@ -84,8 +87,10 @@ class Proposer:
     def __init__(self, generate: Callable | None, precheck: Callable[[str, str], bool], *,
                  model_domains: tuple[str, ...] = ('robot',),
                  thresholds: dict[str, float] | None = None, breaker_violations: int = 5,
-                 breaker_cooldown_s: float = 60.0, clock=time.monotonic) -> None:
+                 breaker_cooldown_s: float = 60.0, clock=time.monotonic,
+                 ground: Callable[[str, str], str | None] | None = None) -> None:
         self.generate, self.precheck, self.clock = generate, precheck, clock
+        self.ground = ground  # (domain, request) -> clarification question or None
         self.model_domains = model_domains
         self.thresholds = {**DEFER_THRESHOLDS, **(thresholds or {})}
         self.breakers = {d: Breaker(breaker_violations, breaker_cooldown_s)
@@ -99,6 +104,11 @@ class Proposer:
                                     f'{", ".join(sorted(self.thresholds))})')
         if not request.strip():
             return Proposal(False, error_code=ErrorCode.EMPTY_INPUT, message='empty request')
+        question = self.ground(domain, request) if self.ground else None
+        if question:
+            return Proposal(True, deferred=True, question=question,
+                            error_code=ErrorCode.LOW_CONFIDENCE,
+                            message='the request does not say which objects it means')
         now, breaker = self.clock(), self.breakers[domain]
         model_note = 'no model serves this domain'
         if self.generate is not None and domain in self.model_domains:

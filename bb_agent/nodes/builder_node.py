@@ -20,6 +20,7 @@ from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.domains.proposer import Proposer
+from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.convert import world_or_none
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
@@ -78,7 +79,8 @@ class BuilderNode(LifecycleNode):
         self.proposer = Proposer(self._generate if self.planner else None, self._precheck,
                                  thresholds=thresholds,
                                  breaker_violations=self.p['breaker_violations'],
-                                 breaker_cooldown_s=self.p['breaker_cooldown_s'])
+                                 breaker_cooldown_s=self.p['breaker_cooldown_s'],
+                                 ground=self._ground)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -113,6 +115,11 @@ class BuilderNode(LifecycleNode):
             symbols = world_symbols(world, self.checker.schema('robot').enum_values())
         result = self.planner.plan(request, context, cfg, symbols=symbols)
         return result.outcome.value, result.text, result.confidence
+
+    def _ground(self, domain: str, request: str) -> str | None:
+        with self.lock:
+            world = self.world
+        return grounding_question(request, world) if domain == 'robot' and world else None
 
     def _precheck(self, domain: str, program: str) -> bool:
         with self.lock:

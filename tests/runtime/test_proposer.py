@@ -1,0 +1,69 @@
+"""The builder's fallback chain and the robot grounding check (pure logic)."""
+
+import pytest
+
+from bb_agent.core.outcomes import ErrorCode
+from bb_agent.core.resources import config_path
+from bb_agent.core.world import load_world
+from bb_agent.domains.proposer import Proposer, Source
+from bb_agent.domains.robot.grounding import grounding_question
+
+WORLD = load_world(config_path('worlds', 'tabletop.json'))
+
+
+@pytest.mark.parametrize('request_text,asks', [
+    ('Put the red cup in bin A.', None),
+    ('Pick up the cup.', None),  # one cup in the world: not ambiguous
+    ('Put the purple jar in bin A.', 'I do not see a purple jar'),
+    ('Do the usual thing with that stuff over there.', 'which object'),
+    ('Look around, then go home.', None),
+])
+def test_when_request_is_grounded_or_not_expect_question_only_when_not(request_text, asks):
+    question = grounding_question(request_text, WORLD)
+    assert (question is None) if asks is None else asks in question
+
+
+class Model:
+    def __init__(self, outcome='ok', program='s1 = home();\n', confidence=0.95):
+        self.answer, self.calls = (outcome, program, confidence), 0
+
+    def __call__(self, domain, request, context):
+        self.calls += 1
+        return self.answer
+
+
+SCAN = 's1 = scan(region=all);\n'
+
+
+@pytest.mark.parametrize('model,source,deferred', [
+    (Model(), Source.MODEL, False),
+    (Model(confidence=0.5), Source.NONE, True),  # under robot's 0.9: ask instead
+    (Model(outcome='timeout'), Source.TEMPLATE, False),  # 'go home' has a template
+    (Model(program=SCAN), Source.TEMPLATE, False),  # the model's plan fails the pre-check
+    (None, Source.TEMPLATE, False),  # no model at all
+])
+def test_when_chain_runs_expect_the_first_usable_link(model, source, deferred):
+    proposal = Proposer(model, lambda d, p: p != SCAN).propose('robot', 'please go home')
+    assert proposal.ok and proposal.source is source and proposal.deferred is deferred
+
+
+def test_when_violations_repeat_expect_template_mode_for_the_cooldown():
+    now = [0.0]
+    model = Model()
+    proposer = Proposer(model, lambda d, p: p == 's1 = home();\n' and model.calls > 99,
+                        breaker_violations=5, breaker_cooldown_s=60.0, clock=lambda: now[0])
+    for _ in range(5):
+        proposer.propose('robot', 'please go home')
+    assert model.calls == 5
+    proposer.propose('robot', 'please go home')
+    assert model.calls == 5  # breaker open: the model is not asked
+    now[0] = 61.0
+    proposer.propose('robot', 'please go home')
+    assert model.calls == 6
+
+
+@pytest.mark.parametrize('domain,text,code', [('garden', 'water', ErrorCode.UNKNOWN_DOMAIN),
+                                              ('robot', '  ', ErrorCode.EMPTY_INPUT)])
+def test_when_request_is_invalid_expect_typed_error(domain, text, code):
+    proposal = Proposer(None, lambda d, p: True).propose(domain, text)
+    assert not proposal.ok and proposal.error_code is code
