@@ -27,6 +27,13 @@ class Batch:
     edges: torch.Tensor  # (B, S, S) float: 1 where step i depends on step j
     steps: int
 
+    def to(self, device: torch.device | str) -> Batch:
+        """Return this batch with its tensors on ``device`` (masks are built on the CPU)."""
+        def move(t):
+            return None if t is None else t.to(device, non_blocking=True)
+        return Batch(move(self.ids), move(self.target), move(self.allowed), move(self.step_of),
+                     move(self.edges), self.steps)
+
 
 def encode(trace: Trace, tokenizer, max_len: int) -> tuple[list[int], int, list[int]]:
     """Return (ids, index of <sep>, line number of each output token), cut to ``max_len``."""

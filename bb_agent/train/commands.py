@@ -62,9 +62,14 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument('--out', type=Path, required=True, help='checkpoint folder')
     parser.add_argument('--steps', type=_positive, help='rail training steps (recipe default)')
     parser.add_argument('--base-steps', type=int, help='base pretraining steps (recipe default)')
+    parser.add_argument('--base-lr', type=float, help='base pretraining peak learning rate '
+                                                     '(recipe default)')
     parser.add_argument('--batch-size', type=_positive, help='batch size (recipe default)')
     parser.add_argument('--base-dir', help='local HF model folder to use as the base')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--device', default='cpu',
+                        help="torch device to train on: 'cpu' (default) or 'cuda[:N]'; the "
+                             'checkpoint is saved for the CPU either way')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.set_defaults(func=run_train)
 
@@ -102,6 +107,20 @@ def _grammar(args: argparse.Namespace, card: dict):
     return grammar, schema_hash
 
 
+def _device(name: str) -> str:
+    """Return ``name`` if torch can train there, else a typed INVALID_ARGUMENT error."""
+    import torch
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise BBError(ErrorCode.INVALID_ARGUMENT, f'bad --device {name!r}: {exc}') from exc
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise BBError(ErrorCode.INVALID_ARGUMENT, f'--device {name}: CUDA is not available')
+    if device.type not in ('cpu', 'cuda'):
+        raise BBError(ErrorCode.INVALID_ARGUMENT, f'--device {name}: use cpu or cuda[:N]')
+    return name
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Run the pipeline and print where the checkpoint is."""
     import time
@@ -135,8 +154,9 @@ def run_train(args: argparse.Namespace) -> int:
     base_steps = args.base_steps if args.base_steps is not None else \
         recipe.get('base_steps', 1000)
     cfg = PipelineConfig(preset=load_preset(args.preset), base_steps=base_steps,
-                         base_lr=recipe.get('base_lr', 3e-3),
-                         rail=TrainConfig.model_validate(rail), base_dir=args.base_dir)
+                         base_lr=args.base_lr or recipe.get('base_lr', 3e-3),
+                         rail=TrainConfig.model_validate(rail), base_dir=args.base_dir,
+                         device=_device(args.device))
     out = run_pipeline(traces, grammar, cfg, args.out, schema_hash=schema_hash,
                        progress=not args.no_progress)
     minutes = (time.monotonic() - started) / 60

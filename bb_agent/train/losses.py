@@ -42,7 +42,7 @@ def cfs_energy(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, float]
 def g2g_loss(model, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
     """BCE of the DAG head's edge scores against the gold edges (j < i only)."""
     scores = model.dag(hidden, batch.step_of, batch.steps)  # (B, S, S)
-    steps = torch.arange(batch.steps)
+    steps = torch.arange(batch.steps, device=hidden.device)
     real = steps < (batch.step_of.max(1).values + 1).unsqueeze(1)  # (B, S): step occurs
     valid = real.unsqueeze(2) & real.unsqueeze(1) & (steps.unsqueeze(1) > steps)  # j < i
     if not valid.any():

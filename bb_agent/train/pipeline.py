@@ -38,6 +38,7 @@ class PipelineConfig:
     base_lr: float = 3e-3
     rail: TrainConfig = TrainConfig()
     base_dir: str | None = None  # a local HF model to use as the base instead
+    device: str = 'cpu'  # where training runs ('cpu', 'cuda'); checkpoints are saved on CPU
 
 
 def corpus_texts(traces: TraceSet) -> list[str]:
@@ -46,7 +47,7 @@ def corpus_texts(traces: TraceSet) -> list[str]:
 
 
 def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, batch: int,
-                  max_len: int, seed: int, progress: bool) -> list[float]:
+                  max_len: int, seed: int, progress: bool, device: str = 'cpu') -> list[float]:
     """Pretrain ``base`` with LM loss on whole examples; return the loss per step.
 
     Examples use the decoder's layout (prompt, ``<sep>``, program, ``<eos>``) and the loss
@@ -64,7 +65,7 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     curve = []
     for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
         b = make_batch(rng.sample(rows, min(batch, len(rows))), tokenizer, max_len=max_len,
-                       new_constraint=None, vocab=vocab)
+                       new_constraint=None, vocab=vocab).to(device)
         # LM loss on the program (and EOS) given the request: position t predicts t + 1,
         # so the label of position t + 1 is kept where ``target[t]``; the prompt is context.
         keep = torch.zeros_like(b.target)
@@ -99,12 +100,14 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         tokenizer = train_bpe(corpus_texts(traces), cfg.preset.tokenizer.vocab_size)
         model = build_model(cfg.preset, vocab_size=len(tokenizer), eos=tokenizer.eos_token_id,
                             seed=cfg.rail.seed)
+        model.to(cfg.device)
         model.base.requires_grad_(True)
         base_curve = pretrain_base(model.base, tokenizer, traces, steps=cfg.base_steps,
                                    lr=cfg.base_lr, batch=cfg.rail.batch_size,
                                    max_len=cfg.rail.max_len, seed=cfg.rail.seed,
-                                   progress=progress)
+                                   progress=progress, device=cfg.device)
         model.base.requires_grad_(False)  # frozen from here on
+    model.to(cfg.device)
     vocab = model.base.get_output_embeddings().weight.shape[0]
     llg = llg_tokenizer(tokenizer, vocab_size=vocab)
     trainer = RailTrainer(model, tokenizer, traces.splits['train'], traces.splits['val'],
@@ -112,13 +115,16 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
     if (out / 'last.pt').exists():
         trainer.resume(out / 'last.pt')
     records = trainer.fit(progress=progress, val_rows=_selection_split(traces))
+    model.to('cpu')
     save_checkpoint(model, tokenizer, grammar, out, config={
         'preset': cfg.preset.model_dump(), 'train': cfg.rail.model_dump(),
-        'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'schema_sha256': schema_hash},
+        'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'base_lr': cfg.base_lr,
+        'schema_sha256': schema_hash},
         metrics={'base_lm_loss': base_curve[-1:], 'final': records[-1] if records else {},
                  'best_val_token_accuracy': trainer.best_val,
                  'train_minutes': round((time.monotonic() - started) / 60, 2),
-                 'torch_threads': torch.get_num_threads()}, data=traces.folder)
+                 'torch_threads': torch.get_num_threads(),
+                 'device': cfg.device}, data=traces.folder)
     if base_curve:
         (out / 'base_curve.json').write_text(json.dumps(base_curve) + '\n')
     plot_curves(out)

@@ -69,12 +69,13 @@ class RailTrainer:
         self.constraints = {k: Constraint(cfg.targets[k], cfg.eta) for k in CONSTRAINTS}
         self.step, self.best_val, self.rng = 0, -1.0, random.Random(cfg.seed)
         self.vocab = model.base.get_output_embeddings().weight.shape[0]
+        self.device = next(model.parameters()).device
 
     # --- one step --------------------------------------------------------------------
     def batch(self, rows) -> Batch:
         """Encode ``rows`` with grammar masks."""
         return make_batch(rows, self.tok, max_len=self.cfg.max_len,
-                          new_constraint=self.new_constraint, vocab=self.vocab)
+                          new_constraint=self.new_constraint, vocab=self.vocab).to(self.device)
 
     def objectives(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict]:
         """Return the task and constraint losses (tensors) and extra metrics."""
@@ -136,7 +137,8 @@ class RailTrainer:
         hits, right, total = 0, 0, 0
         for i in range(0, len(rows), self.cfg.batch_size):
             batch = make_batch(rows[i:i + self.cfg.batch_size], self.tok,
-                               max_len=self.cfg.max_len, new_constraint=None, vocab=self.vocab)
+                               max_len=self.cfg.max_len, new_constraint=None,
+                               vocab=self.vocab).to(self.device)
             pred = self.model(batch.ids).logits[:, :-1].argmax(-1)
             mask = batch.target[:, :-1]
             good = pred == batch.ids[:, 1:]
@@ -190,7 +192,7 @@ class RailTrainer:
 
     def resume(self, path: Path) -> None:
         """Continue from :meth:`save`'s checkpoint."""
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=False, map_location=self.device)
         self.model.load_state_dict(state['rail'], strict=False)
         self.opt.load_state_dict(state['opt'])
         self.step, self.best_val = state['step'], state['best_val']

@@ -89,6 +89,27 @@ class RosClient:
             time.sleep(0.01)
         return True
 
+    def ready_to_move(self, timeout: float = 20.0) -> None:
+        """Wait for the monitor's first state; reset a STOP latched during bring-up.
+
+        Starting six processes on two cores can starve a state publisher past ``stale_s``,
+        and the monitor then latches STOP (fail closed). An operator would reset it; so do
+        the tests, once inputs are fresh.
+        """
+        from std_srvs.srv import Trigger
+
+        from bb_msgs.msg import SafetyStatus
+        status = self.collect(SafetyStatus, 'safety/status')
+        reset = self.node.create_client(Trigger, 'safety/reset')
+        assert self.wait_until(lambda: status and (status[-1].latched or
+                                                   status[-1].level != status[-1].LEVEL_STOP),
+                               timeout), 'no safety status'
+        deadline = time.monotonic() + timeout
+        while status[-1].latched:
+            assert time.monotonic() < deadline, [s.reasons for s in status[-3:]]
+            self.call(reset, Trigger.Request())
+            time.sleep(0.2)
+
     def close(self) -> None:
         self.executor.shutdown()
         self.node.destroy_node()

@@ -49,6 +49,7 @@ def ros(stack):
     c.propose = c.node.create_client(ProposePlan, 'propose')
     c.approve = c.node.create_client(OperatorDecision, 'approve')
     c.exec_status = c.collect(NodeStatus, 'execution/status', 100)
+    c.ready_to_move()
     yield c
     c.close()
 

@@ -155,3 +155,19 @@ def test_when_user_trains_on_own_traces_and_grammar_expect_a_checkpoint(tmp_path
         assert (out / name).exists(), name
     config = json.loads((out / 'config.json').read_text())
     assert config['grammar'] == 'lights' and config['rail_params'] > 0
+
+
+@pytest.mark.parametrize('device,ok', [
+    ('cpu', True),
+    ('cuda', torch.cuda.is_available()),
+    ('tpu', False),
+    ('not a device', False),
+])
+def test_when_training_device_is_chosen_expect_it_or_a_typed_error(device, ok):
+    from bb_agent.train.commands import _device
+    if ok:
+        assert _device(device) == device
+    else:
+        with pytest.raises(BBError) as err:
+            _device(device)
+        assert err.value.code is ErrorCode.INVALID_ARGUMENT and device in str(err.value)

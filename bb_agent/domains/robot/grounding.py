@@ -50,5 +50,5 @@ def grounding_question(request: str, world: World) -> str | None:
             options = ' or '.join(o.id.replace('_', ' ') for o in matches)
             return f'Which {shape} do you mean: {options}?'
     if not mentioned and VAGUE & set(words):
-        return f'What should I do, and with which object? I can see: {names}.'
+        return f'I can see: {names}. What should I do, and with which object?'
     return None
