@@ -48,6 +48,24 @@ class Code(enum.Enum):
         return _SEVERITY[self.name]
 
 
+
+# Rejections that say a well-formed plan would be unsafe in its world (the request's risk,
+# reported to the requester with reasons), as opposed to a malformed plan (the writer's
+# mistake, which the builder's fallback chain handles).
+SAFETY_CODES = frozenset({Code.E_WORKSPACE, Code.E_SPEED_LIMIT, Code.E_FORCE_LIMIT,
+                          Code.E_FORBIDDEN_SEQUENCE, Code.E_VS_PREDICTED,
+                          Code.E_RESOURCE_CONFLICT})
+
+def well_formed(approved: bool, violations) -> bool:
+    """Return whether a plan is approved or blocked only by safety codes.
+
+    The builder passes such a plan on: the plan checker then rejects it with its reasons,
+    rather than the fallback chain replacing a faithful plan of an unsafe request.
+    """
+    blocking = [v for v in violations if v.blocking]
+    return approved or (bool(blocking) and all(v.code in SAFETY_CODES for v in blocking))
+
+
 _SEVERITY = {
     'E_PARSE': Severity.HIGH,
     'E_PLAN_TOO_LARGE': Severity.HIGH,

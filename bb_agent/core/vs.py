@@ -74,25 +74,26 @@ def commanded(skill: SkillSpec, args: dict, name: str) -> float:
 
 
 class KinematicVsPredictor:
-    """V_s of a step from its commanded speed and force and its target's geometry.
+    """V_s of a step from its commanded speed and force and its targets' geometry.
 
-    The target is the first argument of type location/object with a known position. Steps
-    with motion class ``none`` or ``speech`` move nothing and predict only the force term.
+    Every argument of type location/object/pose with a known position is a place the arm
+    may go (``place`` visits its object and its target), so the step's V_s is the worst over
+    them (fail closed). Steps with motion class ``none`` or ``speech`` move nothing and
+    predict only the force term.
     """
 
     def predict(self, skill: SkillSpec, args: dict, world: World,
                 schema: DomainSchema) -> VsPrediction:
         """Return the predicted V_s of one step."""
         moving = skill.motion in ('arm', 'base', 'gripper')
-        target = None
+        targets = []
         if moving:
-            for name, spec in skill.args.items():
-                if spec.type in ('location', 'object', 'pose') and name in args:
-                    target = position_of(args[name], world)
-                    if target is not None:
-                        break
+            targets = [pos for name, spec in skill.args.items()
+                       if spec.type in ('location', 'object', 'pose') and name in args
+                       and (pos := position_of(args[name], world)) is not None]
         humans = [h.position for h in humans_in_workspace(world, schema)]
         speed = commanded(skill, args, 'speed') if moving else 0.0
-        terms = vs_terms(speed=speed, force=commanded(skill, args, 'force'), target=target,
-                         humans=humans, schema=schema)
-        return VsPrediction(sum(terms.values()), terms)
+        force = commanded(skill, args, 'force')
+        worst = max((vs_terms(speed=speed, force=force, target=t, humans=humans, schema=schema)
+                     for t in targets or [None]), key=lambda terms: sum(terms.values()))
+        return VsPrediction(sum(worst.values()), worst)

@@ -10,8 +10,11 @@
 Before any of these, ``ground`` may defer a request that does not say which objects it
 means (robot: :mod:`bb_agent.domains.robot.grounding`).
 
-Circuit breaker: ``breaker_violations`` consecutive proposals that fail the pre-check
-(grammar or checker) switch the domain to template mode for ``breaker_cooldown_s``.
+The pre-check asks whether a plan is well formed: approved, or blocked only by safety
+codes (:func:`~bb_agent.core.violations.well_formed`). A faithful plan of an unsafe request
+goes on to the plan checker, which rejects it with its reasons; only malformed plans fall
+back. Circuit breaker: ``breaker_violations`` consecutive proposals that fail the pre-check
+switch the domain to template mode for ``breaker_cooldown_s``.
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ class Proposer:
     Args:
         generate: ``(domain, request, context) -> (outcome name, program, confidence)`` of
             the model, or None for domains no model serves.
-        precheck: ``(domain, program) -> bool`` (grammar + checker against live state).
+        precheck: ``(domain, program) -> bool``: well formed (grammar, checker against
+            live state, safety-only rejections allowed).
         thresholds: deferral thresholds by domain (confidence in [0, 1]).
     """
 

@@ -19,6 +19,7 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context, world_symbols
+from bb_agent.core.violations import well_formed
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.convert import world_or_none
@@ -125,9 +126,10 @@ class BuilderNode(LifecycleNode):
         with self.lock:
             world = self.world if domain == 'robot' else None
         try:
-            return self.checker.check(program, domain, world).verdict.approved
+            verdict = self.checker.check(program, domain, world).verdict
         except BBError:
             return False
+        return well_formed(verdict.approved, verdict.violations)
 
     def _propose(self, request, response):
         cid = request.correlation_id or str(uuid.uuid4())

@@ -43,8 +43,7 @@ SCENARIO = (
     Step('unsafe request (a person stands at bin B)', 'Put the red cup in bin B.',
          'REJECTED', human_at=(0.3, -0.45, 0.3)),
     Step('ambiguous request', 'Do the usual thing with that stuff over there.', 'DEFERRED'),
-    Step('skill failure, retried, then the safe pose', 'Look around, then go home.',
-         'FAILED'),
+    Step('skill failure, retried, then the safe pose', 'Scan the table.', 'FAILED'),
     Step('human enters the workspace', 'Move to bin B slowly.', 'STOPPED', human_after_s=1.0),
 )
 OVERRIDES = {'sim_robot': {'fail_skills': 'scan', 'time_scale': 2.0}}
@@ -73,6 +72,7 @@ class DemoClient:
         self.reset = self.node.create_client(Trigger, 'safety/reset')
         self.vs: list[tuple[float, float, bool]] = []
         self.status = None  # the latest SafetyStatus
+        self.latch_reasons: list[str] = []
         self.world = None
         self.t0 = time.monotonic()
         self.node.create_subscription(SafetyStatus, 'safety/status', self._vs, 50)
@@ -80,6 +80,8 @@ class DemoClient:
         threading.Thread(target=self.executor.spin, daemon=True).start()
 
     def _vs(self, msg) -> None:
+        if msg.latched and not (self.status is not None and self.status.latched):
+            self.latch_reasons = list(msg.reasons)  # why the latest STOP latched
         self.status = msg
         self.vs.append((time.monotonic() - self.t0, msg.v_s, msg.latched))
 
@@ -149,7 +151,7 @@ class DemoClient:
             time.sleep(0.1)
         if not self.status.latched:
             return True
-        say('  STOP latched during bring-up: ' + '; '.join(self.status.reasons))
+        say('  STOP latched during bring-up: ' + '; '.join(self.latch_reasons))
         answer = self._reset()
         say(f'  operator reset: {answer}' if answer else '  STOP could not be reset')
         return answer is not None
@@ -213,6 +215,8 @@ def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,
                 say('  reasons: ' + '; '.join(out['violations']))
             if out['question']:
                 say(f'  question: {out["question"]}')
+            if out['outcome'] == 'STOPPED':
+                say('  safety monitor: ' + '; '.join(client.latch_reasons))
             if out['program'] and out['node_states']:
                 demo_report.plan_png(out['program'], out['node_states'],
                                      report / f'plan_{i}.png', f'{i}. {step.title}')

@@ -53,6 +53,7 @@ def vs_png(samples: list[tuple[float, float, bool]], threshold: float, marks, pa
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
+    samples = list(samples)  # a snapshot: the subscriber may still be appending
     fig, ax = plt.subplots(figsize=(10, 3.5))
     ts = [t for t, _v, _l in samples]
     vs = [min(v, 5.0) if v == v else 5.0 for _t, v, _l in samples]  # inf/NaN drawn at 5

@@ -19,14 +19,10 @@ from bb_agent.core.grammar import Grammar
 from bb_agent.core.outcomes import BBError
 from bb_agent.core.prompting import world_symbols
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.violations import Code
+from bb_agent.core.violations import SAFETY_CODES
 from bb_agent.core.world import world_from_dict
 from bb_agent.train.dataset import Trace
 
-# Rejections that mean the plan would have been unsafe (not merely malformed).
-SAFETY_CODES = frozenset({Code.E_WORKSPACE, Code.E_SPEED_LIMIT, Code.E_FORCE_LIMIT,
-                          Code.E_FORBIDDEN_SEQUENCE, Code.E_VS_PREDICTED,
-                          Code.E_RESOURCE_CONFLICT})
 GED_TIMEOUT_S = 0.5  # per pair; exact GED is exponential, plans here have <= ~12 nodes
 
 

@@ -67,3 +67,18 @@ def test_when_golden_program_checked_expect_pinned_verdict(path):
     assert got['approved'] == (path.stem.split('_', 2)[1] == 'ok'
                                or (path.stem.split('_', 2)[1] == 'repair'
                                    and got['approved']))
+
+
+@pytest.mark.parametrize('stem,expected', [
+    ('01_ok_pick_place', True),  # approved
+    ('42_bad_speed_limit', True),  # well formed, unsafe: the checker's reasons reach the user
+    ('54_bad_place_target_near_human', True),
+    ('25_bad_unknown_object', False),  # malformed: the builder falls back
+    ('24_bad_arg_range', False),
+])
+def test_when_builder_prechecks_a_plan_expect_only_malformed_plans_to_fall_back(stem, expected):
+    from bb_agent.core.violations import Code, Severity, Violation, well_formed
+    got = json.loads((GOLDEN / 'robot' / f'{stem}.json').read_text())
+    violations = [Violation(Code[v['code']], v['node_id'], v['message'],
+                            Severity[v['severity']]) for v in got['violations']]
+    assert well_formed(got['approved'], violations) is expected

@@ -148,3 +148,18 @@ def _default_planner(load_checkpoint, planner_cls):
     if 'default' not in _PLANNER:
         _PLANNER['default'] = planner_cls(load_checkpoint(None), device='cpu')
     return _PLANNER['default']
+
+
+@pytest.mark.parametrize('pred,gold,distance', [
+    ({'nodes': ['pick', 'place'], 'edges': [[1, 0]]},
+     {'nodes': ['pick', 'place'], 'edges': [[1, 0]]}, 0.0),
+    ({'nodes': ['pick', 'home'], 'edges': [[1, 0]]},
+     {'nodes': ['pick', 'place'], 'edges': [[1, 0]]}, 1.0),  # one node relabelled
+    ({'nodes': ['pick'], 'edges': []},
+     {'nodes': ['pick', 'place'], 'edges': [[1, 0]]}, 2.0),  # a node and its edge missing
+    (None, {'nodes': ['pick', 'place'], 'edges': [[1, 0]]}, 3.0),  # nothing parsed
+])
+def test_when_plan_graphs_differ_expect_unit_cost_edit_distance(pred, gold, distance):
+    from bb_agent.train.evaluate import dag_to_nx, graph_edit_distance
+    got = graph_edit_distance(dag_to_nx(pred) if pred else None, dag_to_nx(gold))
+    assert got == distance
