@@ -193,6 +193,8 @@ class AgentNode(Node):
                            program=plan.program, repairs=list(verdict.repairs),
                            violations=[f'{v.code} {v.node_id}: {v.message}'
                                        for v in verdict.verdict.violations])
+        if verdict.outcome == CheckPlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no fresh world
+            return end(R.OUTCOME_UNAVAILABLE, verdict.error_code, verdict.error_msg)
         if verdict.outcome != CheckPlan.Response.OUTCOME_SUCCEEDED:
             return end(R.OUTCOME_REJECTED, verdict.error_code or 201, verdict.error_msg)
         if verdict.repaired:

@@ -13,6 +13,7 @@ import time
 import uuid
 
 import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from bb_agent.core.approval_key import key_path, load_or_create_key
@@ -31,6 +32,8 @@ PARAMS = (
     Param('cache_size', 256, 'verdicts kept', 1, 100000),
     Param('cache_ttl_s', 30.0, 'verdict lifetime (s)', 0.0, 3600.0),
     Param('world_max_age_s', 2.0, 'live world older than this is unavailable (s)', 0.01, 600.0),
+    Param('world_wait_s', 1.0, 'a check with no fresh live world waits this long for one '
+                               'before answering UNAVAILABLE (s)', 0.0, 10.0),
 )
 WORLD_DOMAINS = ('robot',)
 Resp = CheckPlan.Response  # domains whose plans are checked against a world state
@@ -39,20 +42,33 @@ Resp = CheckPlan.Response  # domains whose plans are checked against a world sta
 class PlanCheckerNode(Node):
     """See the module docstring."""
 
-    def __init__(self) -> None:
-        super().__init__('plan_checker')
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__('plan_checker', **node_kwargs)
         self.p = declare(self, PARAMS)
         key = load_or_create_key(key_path(self.p['approval_key_file']))
         self.service = CheckService(key, cache_size=self.p['cache_size'],
                                     cache_ttl_s=self.p['cache_ttl_s'])
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.live: tuple[float, WorldState] | None = None
-        self.create_subscription(WorldState, 'world_state', self._world, 10)
+        # Own callback group: a check waiting for a fresh world must not block its delivery.
+        self.create_subscription(WorldState, 'world_state', self._world, 10,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
         self.create_service(CheckPlan, 'check', self._check)
 
     def _world(self, msg: WorldState) -> None:
         with self.lock:
             self.live = (time.monotonic(), msg)
+            self.lock.notify_all()
+
+    def _fresh_world(self) -> WorldState | None:
+        """Return the live world if younger than ``world_max_age_s``, waiting ``world_wait_s``."""
+        def fresh():
+            return (self.live is not None and
+                    time.monotonic() - self.live[0] <= self.p['world_max_age_s'])
+        with self.lock:
+            if self.lock.wait_for(fresh, timeout=self.p['world_wait_s']):
+                return self.live[1]
+        return None
 
     def _check(self, request, response):
         plan = request.plan
@@ -62,13 +78,12 @@ class PlanCheckerNode(Node):
             if request.world_state:
                 world = msg_to_world(request.world_state[0])
             elif plan.domain in WORLD_DOMAINS:
-                with self.lock:
-                    live = self.live
-                if live is None or time.monotonic() - live[0] > self.p['world_max_age_s']:
+                live = self._fresh_world()
+                if live is None:
                     response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 401
                     response.error_msg = 'no fresh world state to check against'
                     return response
-                world = msg_to_world(live[1])
+                world = msg_to_world(live)
             result = self.service.check(plan.program, plan.domain, world,
                                         budget_s=request.budget_s, repair=request.repair)
         except BBError as exc:

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.ros
 STOP_PREEMPT_S = 0.5  # human appears -> goal ends STOPPED (monitor 100 Hz + executor poll)
 KILL_TO_RESULT_S = 2.0  # robot SIGKILLed mid-plan -> typed result with safe pose commanded
 SCHEMA = load_schema('robot')
+PROBE = 's1 = move_to(target=bin_b);\n'
 
 
 @pytest.fixture(scope='module')
@@ -55,6 +56,10 @@ def ros(stack):
     c.world = c.collect(WorldState, 'world_state')
     assert c.wait_until(lambda: c.status and not c.status[-1].latched, 15), \
         [s.reasons for s in c.status[-3:]]
+    # The checker answers UNAVAILABLE (401) until its own world subscription has matched;
+    # on a loaded box that can trail the monitor's. Wait for it, as a client would retry.
+    assert c.wait_until(lambda: check(c, PROBE)[1].error_code != 401, 20), \
+        'checker never saw a fresh world state'
     yield c
     c.close()
 
