@@ -3,8 +3,10 @@
 Refuses any plan whose approval token does not verify (HMAC over the canonical program,
 this node's schema hash and the goal's world hash, with the approval key): the checker is
 never bypassed. Runs the plan with :class:`~bb_agent.core.execution.Engine` through the
-configured skill adapter; conditions are evaluated on the live ``world_state``; ``estop``
-(transient local) preempts within one engine poll (10-50 ms). Publishes every node state
+skill adapters the parameters route each skill to (the robot's Skill action by default;
+JointTrajectory and Twist topic adapters for motion skills); conditions are evaluated on
+the live ``world_state``; ``estop`` (transient local) preempts within one engine poll
+(10-50 ms). Publishes every node state
 on ``execution/status`` and the plan graph on ``markers/plan``; stop commands go to
 ``robot/stop``.
 """
@@ -40,14 +42,14 @@ from bb_agent.nodes.convert import world_or_none
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
+from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
+from bb_agent.nodes.motion_adapters import make_router
 from bb_agent.nodes.params import Param, declare
-from bb_agent.nodes.skill_client import SkillActionAdapter
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import ExecutionSummary, NodeStatus, WorldState
 
 PARAMS = (
     Param('approval_key_file', '', 'approval key file (shared with plan_checker)'),
-    Param('adapter', 'skill_action', "skill adapter: skill_action (the robot's Skill action)"),
     Param('backoff_s', [1.0, 2.0, 4.0, 8.0], 'wait before retry 1, 2, 3, 4+ (s)', 0.0, 600.0),
     Param('breaker_failures', 3, 'consecutive failures of a skill that open its breaker',
           1, 100),
@@ -57,6 +59,7 @@ PARAMS = (
           0.05, 60.0),
     Param('max_parallel', 4, 'nodes dispatched at once', 1, 64),
     Param('autostart', True, 'configure and activate on start'),
+    *ADAPTER_PARAMS,
 )
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 R = ExecutePlan.Result
@@ -75,6 +78,8 @@ class ExecutorNode(LifecycleNode):
         self.world: World | None = None
         self.heartbeat = 0.0
         self.estop = threading.Event()
+        self.canceled: set[bytes] = set()  # goal ids whose cancel came before their engine
+        self.running_id = b''  # goal id of ``running``
         self.running: Engine | None = None
         self.policy = RetryPolicy(tuple(self.p['backoff_s']), self.p['breaker_failures'],
                                   self.p['breaker_cooldown_s'], self.p['max_parallel'])
@@ -86,7 +91,8 @@ class ExecutorNode(LifecycleNode):
         self.create_subscription(WorldState, 'world_state', self._world, 10,
                                  callback_group=self.group)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=self.group)
-        self.adapter = SkillActionAdapter(self, self._alive, callback_group=self.group)
+        self.adapter = make_router(self, self.p, lambda: self.world, self._alive,
+                                   self.p['heartbeat_timeout_s'], callback_group=self.group)
         self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
                                    goal_callback=self._goal, cancel_callback=self._cancel,
                                    callback_group=self.group)
@@ -130,8 +136,12 @@ class ExecutorNode(LifecycleNode):
     def _goal(self, _goal) -> GoalResponse:
         return GoalResponse.ACCEPT if self.active.is_set() else GoalResponse.REJECT
 
-    def _cancel(self, _handle) -> CancelResponse:
-        engine = self.running
+    def _cancel(self, handle) -> CancelResponse:
+        goal_id = bytes(handle.goal_id.uuid)
+        with self.lock:
+            engine = self.running if goal_id == self.running_id else None
+            if engine is None:
+                self.canceled.add(goal_id)  # not running yet: its engine starts canceled
         if engine is not None:
             engine.request_stop(ExecOutcome.CANCELED, ErrorCode.NONE, 'canceled by the client')
         return CancelResponse.ACCEPT
@@ -183,6 +193,14 @@ class ExecutorNode(LifecycleNode):
             handle.abort()
             return result
         schema, graph, effective = checked
+        unsupported = self.adapter.unsupported(n.skill for n in graph.nodes)
+        if unsupported:
+            result.outcome, result.error_code = R.OUTCOME_REJECTED, int(ErrorCode.UNKNOWN_SKILL)
+            result.error_msg = f'the configured adapters cannot run: {", ".join(unsupported)}'
+            log_json(self, 'refused', level='warn', correlation_id=cid, plan_id=plan_id,
+                     reason=result.error_msg)
+            handle.abort()
+            return result
         order, _ = topological_order(graph)
         skills = {n.id: n.skill for n in graph.nodes}
         deps = {n.id: list(n.depends_on) for n in graph.nodes}
@@ -198,7 +216,7 @@ class ExecutorNode(LifecycleNode):
             self.marker_pub.publish(plan_markers(order, skills, deps, states,
                                                  self.get_clock().now().to_msg()))
 
-        self.adapter.plan_id, self.adapter.correlation_id = plan_id, cid
+        self.adapter.begin(plan_id, cid)
         engine = Engine(graph, schema, effective, self.adapter,
                         lambda node: self._condition(node, schema),
                         policy=self.policy, breaker=self.breaker, on_status=on_status,
@@ -209,17 +227,21 @@ class ExecutorNode(LifecycleNode):
                 result.error_msg = 'another plan is executing'
                 handle.abort()
                 return result
-            self.running = engine
+            self.running, self.running_id = engine, bytes(handle.goal_id.uuid)
+            canceled = self.running_id in self.canceled
+            self.canceled.clear()  # stale ids: goals never run concurrently here
         if self.estop.is_set():
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
                                 'STOP is latched; nothing moves until it is reset')
+        elif canceled or handle.is_cancel_requested:  # before the engine was registered
+            engine.request_stop(ExecOutcome.CANCELED, ErrorCode.NONE, 'canceled by the client')
         log_json(self, 'execute', correlation_id=cid, plan_id=plan_id, nodes=len(graph.nodes))
         start = time.monotonic()
         try:
             outcome = engine.run()
         finally:
             with self.lock:
-                self.running = None
+                self.running, self.running_id = None, b''
         result.outcome, result.error_code = int(outcome.outcome), int(outcome.error_code)
         result.error_msg = outcome.message
         result.summary = _summary(plan_id, outcome, time.monotonic() - start,

@@ -25,7 +25,7 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from bb_agent.core.schema import load_schema
-from bb_agent.domains.robot.sim_world import JOINT_LIMITS
+from bb_agent.domains.robot.motion import JOINT_LIMITS
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.markers import vs_marker
 from bb_agent.nodes.params import Param, declare

@@ -6,6 +6,12 @@ Serves the ``skill`` action (bb_msgs/Skill), publishes ``joint_states``
 transient local: motion is refused and preempted while true) and ``robot/stop``
 (std_msgs/Empty, the executor's stop command). ``sim/human`` (geometry_msgs/Point; NaN
 removes the human) moves a human into or out of the workspace.
+
+Besides the ``skill`` action it accepts the topic interfaces of common drivers, so the
+executor's other adapters run against it: ``arm_controller/joint_trajectory``
+(trajectory_msgs/JointTrajectory, as ros2_control's joint_trajectory_controller takes it)
+moves the arm, and ``cmd_vel`` (geometry_msgs/Twist) drives a simulated mobile base whose
+pose is published on ``base/pose`` (geometry_msgs/PoseStamped).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import math
 import threading
 import time
 
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, PoseStamped, Twist
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -24,18 +30,15 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Empty
+from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import load_world
-from bb_agent.domains.robot.sim_world import (
-    BASE_Z,
-    JOINT_NAMES,
-    L1,
-    Faults,
-    SimWorld,
-)
+from bb_agent.domains.robot.motion import BASE_Z, JOINT_NAMES, L1
+from bb_agent.domains.robot.sim_base import SimBase
+from bb_agent.domains.robot.sim_world import Faults, SimWorld
 from bb_agent.nodes.convert import world_to_msg
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.markers import world_markers
@@ -54,6 +57,10 @@ PARAMS = (
     Param('fail_skills', '', 'comma-separated skills that always fail (scripted faults)'),
     Param('default_timeout_s', 10.0, 'skill timeout when a goal gives 0 (s)', 0.1, 600.0),
     Param('seed', 0, 'fault-injection random seed', 0, 2**31 - 1),
+    Param('trajectory_topic', 'arm_controller/joint_trajectory',
+          'JointTrajectory commands for the arm (joint_trajectory_controller style)'),
+    Param('base_cmd_topic', 'cmd_vel', 'Twist commands for the simulated mobile base'),
+    Param('base_pose_topic', 'base/pose', 'where the base pose is published (PoseStamped)'),
     Param('autostart', True, 'configure and activate on start'),
 )
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -72,9 +79,14 @@ class SimRobotNode(LifecycleNode):
         self.world_pub = self.create_publisher(WorldState, 'world_state', 10)
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/world', 2)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=group)
-        self.create_subscription(Empty, 'robot/stop', lambda _m: self.sim and self.sim.stop(),
-                                 10, callback_group=group)
+        self.create_subscription(Empty, 'robot/stop', self._stop, 10, callback_group=group)
         self.create_subscription(Point, 'sim/human', self._human, 10, callback_group=group)
+        self.create_subscription(JointTrajectory, self.p['trajectory_topic'], self._trajectory,
+                                 10, callback_group=group)
+        self.create_subscription(Twist, self.p['base_cmd_topic'], self._twist, 10,
+                                 callback_group=group)
+        self.base_pub = self.create_publisher(PoseStamped, self.p['base_pose_topic'], 10)
+        self.base = SimBase(time_scale=self.p['time_scale'])
         self.server = ActionServer(self, Skill, 'skill', execute_callback=self._execute,
                                    goal_callback=self._goal, cancel_callback=lambda _g:
                                    CancelResponse.ACCEPT, callback_group=group)
@@ -114,7 +126,33 @@ class SimRobotNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     # --- topics --------------------------------------------------------------------------
+    def _stop(self, _msg: Empty) -> None:
+        self.base.stop()
+        if self.sim is not None:
+            self.sim.stop()
+
+    def _trajectory(self, msg: JointTrajectory) -> None:
+        """Follow the last point (positions in the message's joint order); empty = hold."""
+        if self.sim is None or not self.active.is_set():
+            return
+        if not msg.points:
+            self.sim.stop()
+            return
+        point = msg.points[-1]
+        by_name = dict(zip(msg.joint_names, point.positions, strict=False))
+        if set(by_name) != set(JOINT_NAMES) or not all(map(math.isfinite, by_name.values())):
+            self.get_logger().warn(f'trajectory refused: joints {list(msg.joint_names)}, '
+                                   f'expected {list(JOINT_NAMES)} with finite positions')
+            return
+        duration = point.time_from_start.sec + point.time_from_start.nanosec * 1e-9
+        self.sim.follow_joints(tuple(by_name[n] for n in JOINT_NAMES), duration)
+
+    def _twist(self, msg: Twist) -> None:
+        if self.active.is_set():
+            self.base.command_velocity(msg.linear.x, msg.angular.z)
+
     def _estop(self, msg: Bool) -> None:
+        (self.base.estop.set if msg.data else self.base.estop.clear)()
         if self.sim is not None:
             (self.sim.estop.set if msg.data else self.sim.estop.clear)()
             if msg.data:
@@ -137,6 +175,7 @@ class SimRobotNode(LifecycleNode):
         self.joint_pub.publish(JointState(header=_header(now), name=list(joints),
                                           position=list(joints.values())))
         self.world_pub.publish(world_to_msg(world, now, joints))
+        self.base_pub.publish(_pose_msg(self.base.step(), now))
         if self._tick % max(1, int(self.p['rate_hz'] // 10)) == 0:  # markers at ~10 Hz
             yaw, shoulder, _elbow = sim.joints()
             elbow_xyz = (L1 * math.cos(shoulder) * math.cos(yaw),
@@ -192,6 +231,13 @@ def _watch_cancel(handle, cancel: threading.Event) -> None:
     while not cancel.wait(0.01):
         if handle.is_cancel_requested:
             cancel.set()
+
+
+def _pose_msg(pose, stamp) -> PoseStamped:
+    msg = PoseStamped(header=_header(stamp))
+    msg.pose.position.x, msg.pose.position.y = pose[0], pose[1]
+    msg.pose.orientation.z, msg.pose.orientation.w = math.sin(pose[2] / 2), math.cos(pose[2] / 2)
+    return msg
 
 
 def _header(stamp):

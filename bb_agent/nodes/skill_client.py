@@ -38,6 +38,15 @@ class SkillActionAdapter:
         self.plan_id = ''
         self.correlation_id = ''
 
+    @staticmethod
+    def supports(skill: str) -> bool:
+        """Return True: the robot's Skill action answers for every skill itself."""
+        return True
+
+    def begin(self, plan_id: str, correlation_id: str) -> None:
+        """Tag the next goals with their plan and correlation id."""
+        self.plan_id, self.correlation_id = plan_id, correlation_id
+
     def _wait(self, future, deadline: float, cancel: threading.Event) -> str:
         done = threading.Event()
         future.add_done_callback(lambda _f: done.set())

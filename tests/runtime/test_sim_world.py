@@ -8,7 +8,8 @@ import pytest
 from bb_agent.core.outcomes import ErrorCode
 from bb_agent.core.resources import config_path
 from bb_agent.core.world import load_world
-from bb_agent.domains.robot.sim_world import JOINT_LIMITS, Faults, SimWorld
+from bb_agent.domains.robot.motion import JOINT_LIMITS
+from bb_agent.domains.robot.sim_world import Faults, SimWorld
 
 WORLD = load_world(config_path('worlds', 'tabletop.json'))
 

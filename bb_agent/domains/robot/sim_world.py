@@ -19,11 +19,8 @@ import time
 from bb_agent.core.execution import SkillResult
 from bb_agent.core.outcomes import ErrorCode
 from bb_agent.core.world import RobotSummary, Vec3, World, WorldObject
+from bb_agent.domains.robot.motion import HOME, forward_kinematics, inverse_kinematics
 
-L1, L2, BASE_Z = 0.45, 0.45, 0.10  # link lengths and shoulder height, metres
-JOINT_NAMES = ('yaw', 'shoulder', 'elbow')
-JOINT_LIMITS = ((-2.6, 2.6), (-0.2, 2.2), (0.05, 2.8))  # rad
-HOME: Vec3 = (0.30, 0.0, 0.40)
 APPROACH_Z = 0.12  # metres above a target the gripper approaches from
 DT = 0.02  # simulation step, seconds
 
@@ -37,16 +34,6 @@ class Faults:
     stall_rate: float = 0.0  # chance that an attempt stalls (never finishes)
     stale_state: bool = False  # freeze the published state (the monitor must STOP)
     fail_skills: tuple[str, ...] = ()  # these skills always fail (scripted scenarios)
-
-
-def inverse_kinematics(p: Vec3) -> tuple[float, float, float]:
-    """Return (yaw, shoulder, elbow) in rad for end-effector position ``p`` (clamped reach)."""
-    x, y, z = p
-    r, h = math.hypot(x, y), z - BASE_Z
-    d = min(math.hypot(r, h), L1 + L2 - 1e-6)
-    elbow = math.pi - math.acos(max(-1.0, min(1.0, (L1 ** 2 + L2 ** 2 - d ** 2) / (2 * L1 * L2))))
-    shoulder = math.atan2(h, r) + math.atan2(L2 * math.sin(elbow), L1 + L2 * math.cos(elbow))
-    return math.atan2(y, x), shoulder, elbow
 
 
 class SimWorld:
@@ -71,6 +58,7 @@ class SimWorld:
         self.estop = threading.Event()  # the safety monitor's STOP, as the robot sees it
         self.stopped_commands = 0  # how many stop commands arrived (tests, demo)
         self._frozen: World | None = None
+        self._following: threading.Event | None = None  # the running joint-trajectory goal
         self.updated = time.monotonic()  # when the state last changed or was measured
 
     # --- state -------------------------------------------------------------------------
@@ -105,6 +93,35 @@ class SimWorld:
         with self.lock:
             self.speed, self.stopped_commands = 0.0, self.stopped_commands + 1
             self.mode = 'stopped'
+            if self._following is not None:
+                self._following.set()
+
+    # --- joint-trajectory interface (what a ros2_control arm controller accepts) -----------
+    def follow_joints(self, goal: tuple[float, ...], duration_s: float) -> threading.Event:
+        """Move to joint goal ``goal`` (rad) over ``duration_s``; a new goal preempts this one.
+
+        Runs in its own thread; returns the event that preempts it. STOP refuses and halts
+        it, as it does skills.
+        """
+        cancel = threading.Event()
+        with self.lock:
+            if self._following is not None:
+                self._following.set()
+            self._following = cancel
+            target = forward_kinematics(goal)
+            dist = math.dist(target, self.ee)
+        speed = max(0.01, dist / max(duration_s, DT))
+
+        def run():
+            self._move(target, speed, float('inf'), cancel)
+            with self.lock:
+                self.speed = 0.0
+                if self._following is cancel:
+                    self._following = None
+                    self.mode = 'stopped' if self.estop.is_set() else 'idle'
+
+        threading.Thread(target=run, daemon=True).start()
+        return cancel
 
     # --- skills --------------------------------------------------------------------------
     def _position(self, name) -> Vec3 | None:
