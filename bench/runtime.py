@@ -28,7 +28,8 @@ REQUESTS = ('Put the red cup in bin A, then go home.', 'Look at the bins.',
 
 
 def _ms(samples, keys):
-    return {k: round(percentile(samples, q), 3) for k, q in keys}
+    """Percentiles in ms; None when nothing was measured (``n`` says 0)."""
+    return {k: round(percentile(samples, q), 3) if samples else None for k, q in keys}
 
 
 def run(repeats: int = 30) -> dict:

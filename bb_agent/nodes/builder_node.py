@@ -22,7 +22,7 @@ from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.core.violations import well_formed
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
-from bb_agent.nodes.convert import world_or_none
+from bb_agent.nodes.convert import LiveWorld
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
@@ -54,13 +54,12 @@ class BuilderNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__('builder')
         self.p = declare(self, PARAMS)
-        self.lock = threading.Lock()
-        self.world = None
+        self.live = LiveWorld()
         self.planner = None
         self.active = threading.Event()
         self.checker = CheckService(b'\0' * 32)  # pre-check only; it mints no real tokens
         self.proposer: Proposer | None = None
-        self.create_subscription(WorldState, 'world_state', self._world, 10)
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10)
         self.create_service(ProposePlan, 'propose', self._propose)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -98,19 +97,11 @@ class BuilderNode(LifecycleNode):
         self.active.clear()
         return TransitionCallbackReturn.SUCCESS
 
-    def _world(self, msg: WorldState) -> None:
-        world = world_or_none(msg)
-        if world is None:
-            return
-        with self.lock:
-            self.world = world
-
     def _generate(self, domain: str, request: str, context: str):
         from bb_agent.model.decoding import DecodeConfig
         cfg = DecodeConfig(greedy=True, max_tokens=self.p['max_tokens'],
                            timeout_s=self.p['timeout_s'])
-        with self.lock:
-            world = self.world
+        world = self.live.get()
         symbols = None
         if domain == 'robot' and world is not None:  # only ids that exist, only declared enums
             symbols = world_symbols(world, self.checker.schema('robot').enum_values())
@@ -118,13 +109,11 @@ class BuilderNode(LifecycleNode):
         return result.outcome.value, result.text, result.confidence
 
     def _ground(self, domain: str, request: str) -> str | None:
-        with self.lock:
-            world = self.world
+        world = self.live.get()
         return grounding_question(request, world) if domain == 'robot' and world else None
 
     def _precheck(self, domain: str, program: str) -> bool:
-        with self.lock:
-            world = self.world if domain == 'robot' else None
+        world = self.live.get() if domain == 'robot' else None
         try:
             verdict = self.checker.check(program, domain, world).verdict
         except BBError:
@@ -137,8 +126,7 @@ class BuilderNode(LifecycleNode):
             response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 500
             response.error_msg = 'builder is not active'
             return response
-        with self.lock:
-            world = self.world
+        world = self.live.get()
         context = world_context(world) if request.domain == 'robot' and world else ''
         start = time.monotonic()
         prop = self.proposer.propose(request.domain, request.goal, context)

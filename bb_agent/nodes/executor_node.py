@@ -38,7 +38,7 @@ from bb_agent.core.plan_graph import build_graph, topological_order
 from bb_agent.core.printer import print_program
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
-from bb_agent.nodes.convert import world_or_none
+from bb_agent.nodes.convert import LiveWorld
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
@@ -75,8 +75,7 @@ class ExecutorNode(LifecycleNode):
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
         self.active = threading.Event()
         self.lock = threading.Lock()
-        self.world: World | None = None
-        self.heartbeat = 0.0
+        self.live = LiveWorld()
         self.estop = threading.Event()
         self.canceled: set[bytes] = set()  # goal ids whose cancel came before their engine
         self.running_id = b''  # goal id of ``running``
@@ -88,10 +87,10 @@ class ExecutorNode(LifecycleNode):
         self.status_pub = self.create_publisher(NodeStatus, 'execution/status', 50)
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/plan', 5)
         self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
-        self.create_subscription(WorldState, 'world_state', self._world, 10,
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10,
                                  callback_group=self.group)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=self.group)
-        self.adapter = make_router(self, self.p, lambda: self.world, self._alive,
+        self.adapter = make_router(self, self.p, self.live.get, self._alive,
                                    self.p['heartbeat_timeout_s'], callback_group=self.group)
         self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
                                    goal_callback=self._goal, cancel_callback=self._cancel,
@@ -116,15 +115,8 @@ class ExecutorNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     # --- inputs ----------------------------------------------------------------------------
-    def _world(self, msg: WorldState) -> None:
-        world = world_or_none(msg)
-        if world is None:
-            return
-        with self.lock:
-            self.world, self.heartbeat = world, time.monotonic()
-
     def _alive(self) -> bool:
-        return time.monotonic() - self.heartbeat < self.p['heartbeat_timeout_s']
+        return self.live.age() < self.p['heartbeat_timeout_s']
 
     def _estop(self, msg: Bool) -> None:
         (self.estop.set if msg.data else self.estop.clear)()
@@ -159,8 +151,7 @@ class ExecutorNode(LifecycleNode):
             return 'plan was checked against another schema version'
         if not _token_ok(goal.approval_token, plan.program, schema, goal.world_hash, self.key):
             return 'approval token missing or does not verify'
-        with self.lock:
-            live = self.world
+        live = self.live.get()
         graph = build_graph(prog, max_nodes=schema.max_nodes)
         _, effective = check_arguments(graph, schema, live or World())
         return schema, graph, effective
@@ -174,8 +165,7 @@ class ExecutorNode(LifecycleNode):
         return msg
 
     def _condition(self, node, schema) -> bool:
-        with self.lock:
-            world = self.world or World()
+        world = self.live.get() or World()
         return _eval_cond(node.cond, world, schema)
 
     def _execute(self, handle):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (
+    ExternalShutdownException,
+    MultiThreadedExecutor,
+    SingleThreadedExecutor,
+)
 
 
 def autostart(node) -> None:
@@ -21,8 +25,13 @@ def autostart(node) -> None:
 
 
 def run_node(node, *, threads: int = 4) -> int:
-    """Spin ``node`` until SIGINT/shutdown; print READY once spinning; return 0."""
-    executor = MultiThreadedExecutor(num_threads=threads)
+    """Spin ``node`` until SIGINT/shutdown; print READY once spinning; return 0.
+
+    ``threads=1`` spins a single-threaded executor: for nodes with no blocking callback it
+    costs a fraction of the CPU of the multi-threaded one (rclpy's thread pool hand-off).
+    """
+    executor = SingleThreadedExecutor() if threads == 1 else \
+        MultiThreadedExecutor(num_threads=threads)
     executor.add_node(node)
     print(f'{node.get_name()} READY', flush=True)
     try:

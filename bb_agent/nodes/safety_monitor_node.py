@@ -1,4 +1,4 @@
-"""safety_monitor_node: V_s at ``rate_hz`` (>= 50 Hz), the latched STOP and its reset.
+"""safety_monitor_node: V_s at ``rate_hz`` (>= 50 Hz) and on every new state, the latched STOP.
 
 Subscribes ``world_state`` (bb_msgs/WorldState: robot summary, joints, humans, obstacles)
 and ``execution/status`` (bb_msgs/NodeStatus: which step runs). Publishes
@@ -64,7 +64,10 @@ class SafetyMonitorNode(LifecycleNode):
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/vs', 2)
         tick_group = MutuallyExclusiveCallbackGroup()
         self.tick_group = tick_group
-        self.create_subscription(WorldState, 'world_state', self._world, 10)
+        # Same group as the timer: each new state is judged at once (STOP latency is one
+        # DDS hop, not up to a tick), never concurrently with a tick.
+        self.create_subscription(WorldState, 'world_state', self._world, 10,
+                                 callback_group=tick_group)
         self.create_subscription(NodeStatus, 'execution/status', self._step, 50)
         self.create_service(Trigger, 'safety/reset', self._reset, callback_group=tick_group)
         self._latched_sent: bool | None = None
@@ -97,15 +100,11 @@ class SafetyMonitorNode(LifecycleNode):
         with self.lock:
             self.state = LiveState(time.monotonic(), (p.x, p.y, p.z), r.ee_speed, r.ee_force,
                                    tuple(r.joint_positions), limits, hazards, self.step)
+        if self.monitor is not None:
+            self._evaluate()
 
-    def _step(self, msg: NodeStatus) -> None:
-        with self.lock:
-            if msg.state == NodeStatus.STATE_RUNNING:
-                self.step = f'{msg.plan_id}/{msg.node_id}'
-            elif self.step == f'{msg.plan_id}/{msg.node_id}':
-                self.step = ''
-
-    def _tick(self) -> None:
+    def _evaluate(self):
+        """Judge the latest state; publish ``estop`` when the STOP level changes."""
         with self.lock:
             state = self.state
             if state is not None and state.executing_step != self.step:
@@ -117,6 +116,17 @@ class SafetyMonitorNode(LifecycleNode):
             self._latched_sent = stop
             if status.latched:
                 self.get_logger().error('STOP latched: ' + '; '.join(status.reasons))
+        return status
+
+    def _step(self, msg: NodeStatus) -> None:
+        with self.lock:
+            if msg.state == NodeStatus.STATE_RUNNING:
+                self.step = f'{msg.plan_id}/{msg.node_id}'
+            elif self.step == f'{msg.plan_id}/{msg.node_id}':
+                self.step = ''
+
+    def _tick(self) -> None:
+        status = self._evaluate()  # on the timer too: staleness shows only with time
         msg = SafetyStatus(v_s=float(status.v_s), v_s_dot=float(status.v_s_dot),
                            threshold=self.monitor.cfg.threshold, level=int(status.level),
                            latched=status.latched, reasons=status.reasons)
@@ -155,4 +165,4 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     node = SafetyMonitorNode()
     autostart(node)
-    return run_node(node)
+    return run_node(node, threads=1)

@@ -80,7 +80,8 @@ class SimRobotNode(LifecycleNode):
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/world', 2)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=group)
         self.create_subscription(Empty, 'robot/stop', self._stop, 10, callback_group=group)
-        self.create_subscription(Point, 'sim/human', self._human, 10, callback_group=group)
+        # Default group, as the publish timer: a human's arrival is published at once.
+        self.create_subscription(Point, 'sim/human', self._human, 10)
         self.create_subscription(JointTrajectory, self.p['trajectory_topic'], self._trajectory,
                                  10, callback_group=group)
         self.create_subscription(Twist, self.p['base_cmd_topic'], self._twist, 10,
@@ -162,6 +163,7 @@ class SimRobotNode(LifecycleNode):
         if self.sim is not None:
             gone = any(math.isnan(c) for c in (msg.x, msg.y, msg.z))
             self.sim.set_human(None if gone else (msg.x, msg.y, msg.z))
+            self._publish()  # a sensor reports a change when it sees it, not at the next tick
 
     def _publish(self) -> None:
         sim = self.sim

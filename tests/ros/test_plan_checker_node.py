@@ -83,3 +83,19 @@ def test_when_world_arrives_during_the_wait_expect_a_verdict(checker):
     timer.join()
     assert answer.outcome == R.OUTCOME_SUCCEEDED, answer.error_msg
     assert answer.verdict.approved and answer.verdict.world_hash
+
+
+def test_when_live_world_is_read_expect_lazy_conversion_and_last_valid_kept():
+    from builtin_interfaces.msg import Time
+
+    from bb_agent.nodes.convert import LiveWorld
+    live = LiveWorld()
+    assert live.get() is None and live.age() == float('inf')
+    world = load_world(config_path(*load_schema('robot').default_world.split('/')))
+    live.put(world_to_msg(world, Time()))
+    first = live.get()
+    assert first.sha256 == world.sha256 and live.get() is first  # converted once
+    bad = world_to_msg(world, Time())
+    bad.objects[0].id = bad.objects[1].id  # duplicate ids: not a valid World
+    live.put(bad)
+    assert live.get() is first and live.age() < 1.0  # dropped, the last valid one stands
