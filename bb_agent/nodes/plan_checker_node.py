@@ -13,7 +13,7 @@ import time
 import uuid
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from bb_agent.core.approval_key import key_path, load_or_create_key
@@ -50,9 +50,11 @@ class PlanCheckerNode(Node):
                                     cache_ttl_s=self.p['cache_ttl_s'])
         self.lock = threading.Condition()
         self.live: tuple[float, WorldState] | None = None
-        # Own callback group: a check waiting for a fresh world must not block its delivery.
+        # Not the service's group: a check waiting for a fresh world must not block its
+        # delivery. Reentrant (the callback only swaps a reference under the lock): an extra
+        # mutually exclusive group makes rclpy's MultiThreadedExecutor spin a core at idle.
         self.create_subscription(WorldState, 'world_state', self._world, 10,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+                                 callback_group=ReentrantCallbackGroup())
         self.create_service(CheckPlan, 'check', self._check)
 
     def _world(self, msg: WorldState) -> None:
