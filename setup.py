@@ -56,6 +56,7 @@ setup(
             'executor_node = bb_agent.nodes.executor_node:main',
             'builder_node = bb_agent.nodes.builder_node:main',
             'agent_node = bb_agent.nodes.agent_node:main',
+            'http_bridge_node = bb_agent.nodes.http_bridge_node:main',
         ],
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.

@@ -45,32 +45,43 @@ def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = 
     spin.start()
     try:
         client = ActionClient(node, HandleRequest, 'handle_request')
-        if not client.wait_for_server(timeout_sec=30.0):
-            return {'outcome': 'UNAVAILABLE', 'error_msg': 'no agent (handle_request) found'}
         goal = HandleRequest.Goal(text=text, domain=domain, actor_id=actor,
                                   session_id=session, request_key=request_key,
                                   dry_run=dry_run)
-
-        def feedback(fb):
-            f = fb.feedback
-            on_stage(f'  [{STAGES[f.stage] if f.stage < len(STAGES) else f.stage}] '
-                     f'{f.message}')
-
-        done = threading.Event()
-        sent = client.send_goal_async(goal, feedback_callback=feedback)
-        sent.add_done_callback(lambda _f: done.set())
-        if not done.wait(30.0) or not sent.result().accepted:
-            return {'outcome': 'UNAVAILABLE', 'error_msg': 'the agent refused the request'}
-        finished = threading.Event()
-        result_future = sent.result().get_result_async()
-        result_future.add_done_callback(lambda _f: finished.set())
-        if not finished.wait(timeout):
-            return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
-        return result_dict(result_future.result().result)
+        return send_goal(client, goal, timeout, on_stage)
     finally:
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=context)
+
+
+def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float = 30.0
+              ) -> dict:
+    """Send a HandleRequest ``goal`` on ``client`` (its node spun elsewhere); return the result.
+
+    Never raises for the agent's answer: no server, a refused goal and no result within
+    ``timeout`` seconds come back as UNAVAILABLE / TIMEOUT dicts, like any other outcome.
+    """
+    if not client.wait_for_server(timeout_sec=wait_server_s):
+        return {'outcome': 'UNAVAILABLE', 'error_msg': 'no agent (handle_request) found'}
+
+    def feedback(fb):
+        f = fb.feedback
+        if on_stage is not None:
+            on_stage(f'  [{STAGES[f.stage] if f.stage < len(STAGES) else f.stage}] '
+                     f'{f.message}')
+
+    done = threading.Event()
+    sent = client.send_goal_async(goal, feedback_callback=feedback)
+    sent.add_done_callback(lambda _f: done.set())
+    if not done.wait(30.0) or not sent.result().accepted:
+        return {'outcome': 'UNAVAILABLE', 'error_msg': 'the agent refused the request'}
+    finished = threading.Event()
+    result_future = sent.result().get_result_async()
+    result_future.add_done_callback(lambda _f: finished.set())
+    if not finished.wait(timeout):
+        return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
+    return result_dict(result_future.result().result)
 
 
 def print_result(result: dict) -> None:

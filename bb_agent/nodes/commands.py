@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register_up(subparsers: argparse._SubParsersAction) -> None:
@@ -12,13 +13,24 @@ def register_up(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument('--namespace', default='', help='ROS namespace for every node')
     parser.add_argument('--params-file', default='', help='extra parameter file for every node')
     parser.add_argument('--model-path', default='', help='builder checkpoint (default: shipped)')
+    parser.add_argument('--bringup', default='',
+                        help='node list to start (default: config/agent.yaml)')
     parser.set_defaults(func=_up)
 
 
 def _up(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bb_agent.core.outcomes import BBError
     from bb_agent.nodes.supervisor import Supervisor
-    return Supervisor(use_sim=not args.no_sim, namespace=args.namespace,
-                      params_file=args.params_file, model_path=args.model_path).run()
+    try:
+        stack = Supervisor(use_sim=not args.no_sim, namespace=args.namespace,
+                           params_file=args.params_file, model_path=args.model_path,
+                           bringup_file=Path(args.bringup) if args.bringup else None)
+    except BBError as exc:
+        print(f'bb-agent up: {exc}', file=sys.stderr)
+        return 2
+    return stack.run()
 
 
 def register_ask(subparsers: argparse._SubParsersAction) -> None:

@@ -84,9 +84,13 @@ class Supervisor:
             self.children.append(child)
 
     def wait_ready(self, timeout: float) -> bool:
-        """Return True once every node is READY (False on timeout or a death)."""
+        """Return True once every node is READY (False on timeout or a required death).
+
+        An optional node (``required: false``) that exited does not hold the stack back.
+        """
         deadline = time.monotonic() + timeout
-        while not all(c.ready.is_set() for c in self.children):
+        while not all(c.ready.is_set() or (not c.spec.required and c.popen.poll() is not None)
+                      for c in self.children):
             if time.monotonic() > deadline or self.dead():
                 return False
             time.sleep(0.05)

@@ -1,12 +1,16 @@
-"""The whole stack over real DDS (``bb-agent up``'s supervisor, six processes).
+"""The whole stack over real DDS (``bb-agent up``'s supervisor, seven processes).
 
 The builder's generation limit is set so low that every model decode times out, so the
 fallback chain is what is under test: templates answer, everything else defers. Operator
 approval is required for ``scan`` here, with a short timeout.
 """
 
+import json
+import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from rclpy.action import ActionClient
@@ -19,7 +23,16 @@ from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
 APPROVAL_TIMEOUT_S = 2.0
-OVERRIDES = {'builder': {'timeout_s': 0.05},
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+HTTP_PORT = _free_port()
+OVERRIDES = {'builder': {'timeout_s': 0.05}, 'http_bridge': {'port': HTTP_PORT},
              'agent': {'approval_skills': 'scan', 'approval_timeout_s': APPROVAL_TIMEOUT_S},
              'sim_robot': {'time_scale': 4.0}}
 
@@ -133,6 +146,32 @@ def test_when_operator_stays_silent_expect_rejection_after_the_timeout(ros):
     result = ros.wait(future, APPROVAL_TIMEOUT_S + 20).result
     assert waiting and result.outcome == HandleRequest.Result.OUTCOME_REJECTED
     assert result.error_code == 403 and len(ros.exec_status) == before
+
+
+def http(method: str, path: str, data: bytes | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(f'http://127.0.0.1:{HTTP_PORT}{path}', data=data,
+                                     method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize('method,path,data,status,fields', [
+    ('GET', '/v1/health', None, 200, {'agent': 'reachable'}),
+    ('POST', '/v1/requests', b'{"text": "go home", "dry_run": true, "actor_id": "web"}', 200,
+     {'outcome': 'SUCCEEDED', 'program': 's1 = home();\n', 'approved': True}),
+    ('POST', '/v1/requests', b'{"text": "go home", "domain": "garden"}', 400,
+     {'outcome': 'INVALID_INPUT', 'error_code': 101}),
+    ('POST', '/v1/requests', b'{"text": go home}', 400, {'error_code': 103}),
+    ('POST', '/v1/plans', b'{}', 404, {}),
+])
+def test_when_http_client_calls_the_bridge_expect_agent_result_or_typed_refusal(
+        ros, method, path, data, status, fields):
+    got_status, body = http(method, path, data)
+    assert got_status == status, body
+    assert {k: body.get(k) for k in fields} == fields
 
 
 def test_when_checker_is_down_expect_nothing_executes(ros, stack):
