@@ -12,6 +12,9 @@
 
 Every run honours ``max_tokens``, a wall-clock ``timeout_s`` (default 30 s, returning the
 partial text) and a cancellation callback, and reports a length-normalised confidence.
+Under the strict mask a run that uses up ``max_tokens`` returns its longest prefix that the
+grammar accepts (whole statements), so its text parses; the outcome still says MAX_TOKENS,
+and callers treat it as unfinished. Timeouts and cancels return the raw partial text.
 """
 
 from __future__ import annotations
@@ -145,9 +148,12 @@ class Decoder:
             result = beam_search(self, prompt_ids, cfg, deadline, cancel)
         else:
             result = self._sample(prompt_ids, cfg, deadline, cancel, gen)
-        return self._finish(result)
+        return self._finish(result, strict=cfg.mode == 'strict')
 
-    def _finish(self, result: DecodeResult) -> DecodeResult:
+    def _finish(self, result: DecodeResult, strict: bool = False) -> DecodeResult:
+        if strict and result.outcome is DecodeOutcome.MAX_TOKENS:
+            keep = self.accepting_prefix(result.tokens)
+            result.tokens, result.logprobs = result.tokens[:keep], result.logprobs[:keep]
         result.text = self.detokenize(result.tokens)
         if result.logprobs:
             mean = sum(result.logprobs) / len(result.logprobs)
@@ -155,6 +161,16 @@ class Decoder:
             if self.calibration is not None:
                 result.calibrated = self.calibration(mean)
         return result
+
+    def accepting_prefix(self, tokens: list[int]) -> int:
+        """Return the length of the longest prefix of ``tokens`` the grammar accepts (0: none)."""
+        constraint, keep = self.new_constraint(), 0
+        for i, token in enumerate(tokens):
+            if not constraint.consume(token):
+                break
+            if constraint.accepting():
+                keep = i + 1
+        return keep
 
     def stopped(self, deadline: float, cancel, tokens, logprobs, step) -> DecodeResult | None:
         """Return the partial result when time is up or cancellation was asked for."""

@@ -68,14 +68,17 @@ def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Pat
              f'{metrics["alpha_trained"]:.2f}; {metrics["base_params"]:,} base + '
              f'{metrics["rail_params"]:,} rail parameters.', '',
              '## Per split (greedy, strict mask unless noted)', '',
-             '| split | n | syntax valid | exact | approved | unsafe | GED | base-only exact '
-             '| base-only approved | unmasked syntax valid | s/plan p50 |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             '*finished*: the decode ended by itself (EOS) within the token budget; a cut one '
+             'keeps its whole statements (so it parses) but is never counted as approved.', '',
+             '| split | n | syntax valid | finished | exact | approved | unsafe | GED '
+             '| base-only exact | base-only approved | unmasked syntax valid | s/plan p50 |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, s in metrics['splits'].items():
         b, base, free = s['builder'], s['base_only'], s['unmasked']
         ged = '—' if b['ged_mean'] is None else f'{b["ged_mean"]:.3f}'
         lines.append(f'| {name} | {b["n"]} | {_pct(b["syntax_valid"])} | '
-                     f'{_pct(b["exact_match"])} | {_pct(b["checker_approved"])} | '
+                     f'{_pct(b.get("finished"))} | {_pct(b["exact_match"])} | '
+                     f'{_pct(b["checker_approved"])} | '
                      f'{_pct(b["unsafe_rate"])} | {ged} | {_pct(base["exact_match"])} | '
                      f'{_pct(base["checker_approved"])} | {_pct(free["syntax_valid"])} | '
                      f'{b["seconds_per_plan"]["p50"]:.3f} |')

@@ -108,7 +108,9 @@ def annotate(preds: list[Prediction], rows: list[Trace], parser: lark.Lark,
             pred.syntax_ok = False
         if schema is not None and row.world is not None:
             verdict = check_plan(pred.text, schema, world_from_dict(row.world))
-            pred.approved = verdict.approved
+            # A decode cut short by the budget is never used (the runtime falls back), even
+            # when its whole-statement prefix would pass the checker.
+            pred.approved = verdict.approved and pred.outcome == 'ok'
             pred.unsafe = any(v.blocking and v.code in SAFETY_CODES
                               for v in verdict.violations)
         if with_ged and schema is not None and row.graph is not None:
@@ -126,6 +128,7 @@ def score(preds: list[Prediction]) -> dict:
     times = sorted(p.seconds for p in preds)
     geds = [p.ged for p in preds if p.ged is not None]
     return {'n': len(preds), 'syntax_valid': _rate([p.syntax_ok for p in preds]),
+            'finished': _rate([p.outcome == 'ok' for p in preds]),
             'exact_match': _rate([p.exact for p in preds]),
             'checker_approved': _rate([p.approved for p in preds]),
             'unsafe_rate': _rate([p.unsafe for p in preds]),

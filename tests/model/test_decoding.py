@@ -153,3 +153,26 @@ def test_when_checkpoint_has_calibration_expect_calibrated_confidence(tiny_build
 def test_when_decode_config_invalid_expect_value_error(bad):
     with pytest.raises(ValueError):
         DecodeConfig(**bad)
+
+
+def test_when_strict_decode_is_cut_by_the_budget_expect_whole_statements_that_parse(
+        tiny_builder, hf_tokenizer, llg):
+    grammar = GRAMMARS['robot_dsl']
+    decoder = _decoder(TorchBackend(tiny_builder, device='cpu'), llg, grammar, hf_tokenizer)
+    parser = lark.Lark(grammar.text, parser='lalr')
+    program = 's1 = home();\n'
+    ids = hf_tokenizer.encode(program + 's2 = move_to(target=', add_special_tokens=False)
+    whole = len(hf_tokenizer.encode(program, add_special_tokens=False))
+    assert decoder.accepting_prefix(ids) == whole
+    assert decoder.accepting_prefix(hf_tokenizer.encode('s1 = home(', add_special_tokens=False)
+                                    ) == 0  # not even one statement yet
+    cut = 0
+    for seed in range(12):  # no length control: a random model seldom stops by itself
+        result = decoder.generate([hf_tokenizer.eos_token_id],
+                                  DecodeConfig(seed=seed, max_tokens=60, blank_penalty=6.0))
+        if result.outcome is DecodeOutcome.MAX_TOKENS:
+            cut += 1
+            assert len(result.logprobs) == len(result.tokens)
+            if result.text.strip():
+                parser.parse(result.text)  # the kept prefix is whole statements
+    assert cut >= 6
