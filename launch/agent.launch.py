@@ -8,12 +8,14 @@ venv). Arguments:
 - ``params_file`` (""): an extra parameter file applied to every node, after the defaults;
 - ``model_path`` (""): builder model checkpoint; empty means the shipped default model;
 - ``namespace`` (""): ROS namespace for every node.
+
+A node marked ``required`` (the default) shuts the launch down when it exits.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
@@ -42,9 +44,12 @@ def _nodes(context):
         if model_path and spec.name == 'builder':
             params.append({'model_path': model_path})
         node_cls = LifecycleNode if spec.lifecycle else Node
+        # A required node's exit ends the launch, as `bb-agent up` does (optional ones may go).
+        on_exit = [Shutdown(reason=f'required node {spec.name} exited')] if spec.required \
+            else None
         actions.append(node_cls(
             package='bb_agent', executable=spec.executable, name=spec.name,
-            namespace=namespace, parameters=params, output='screen'))
+            namespace=namespace, parameters=params, output='screen', on_exit=on_exit))
     if _truthy(LaunchConfiguration('rviz').perform(context)):
         actions.append(Node(
             package='rviz2', executable='rviz2', name='rviz2', output='screen',
