@@ -121,7 +121,7 @@ class Battery:
         rows = self.traces.splits[self.comp][:self.cfg.sweep_limit]
         base = self.run_rows(rows, alpha=0.0)
         points = []
-        for alpha in sorted({*self.cfg.alphas, self.alpha}):
+        for alpha in sorted({round(a, 4) for a in (*self.cfg.alphas, self.alpha)}):  # float32 ᾱ
             preds = base if alpha == 0.0 else self.run_rows(rows, alpha=alpha)
             s = ev.score(preds)
             points.append({'alpha': alpha, 'exact_match': s['exact_match'],
