@@ -12,9 +12,10 @@
 
 Every run honours ``max_tokens``, a wall-clock ``timeout_s`` (default 30 s, returning the
 partial text) and a cancellation callback, and reports a length-normalised confidence.
-Under the strict mask a run that uses up ``max_tokens`` returns its longest prefix that the
-grammar accepts (whole statements), so its text parses; the outcome still says MAX_TOKENS,
-and callers treat it as unfinished. Timeouts and cancels return the raw partial text.
+Under the strict mask a run that uses up ``max_tokens`` returns as text its longest prefix
+the grammar accepts (whole statements; ``tokens`` keeps all that were generated), so the
+text parses; the outcome still says MAX_TOKENS, and callers treat it as unfinished.
+Timeouts and cancels return the raw partial text.
 """
 
 from __future__ import annotations
@@ -151,10 +152,10 @@ class Decoder:
         return self._finish(result, strict=cfg.mode == 'strict')
 
     def _finish(self, result: DecodeResult, strict: bool = False) -> DecodeResult:
+        keep = len(result.tokens)
         if strict and result.outcome is DecodeOutcome.MAX_TOKENS:
-            keep = self.accepting_prefix(result.tokens)
-            result.tokens, result.logprobs = result.tokens[:keep], result.logprobs[:keep]
-        result.text = self.detokenize(result.tokens)
+            keep = self.accepting_prefix(result.tokens)  # tokens: all that were generated
+        result.text = self.detokenize(result.tokens[:keep])
         if result.logprobs:
             mean = sum(result.logprobs) / len(result.logprobs)
             result.confidence = math.exp(mean)

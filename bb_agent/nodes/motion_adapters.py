@@ -114,15 +114,27 @@ class _MotionAdapter:
         """Return True when this adapter can run ``skill``."""
         return skill in MOTION_SKILLS
 
+    def _await_feedback(self, timeout_s: float, cancel: threading.Event):
+        """Return fresh feedback, or None after waiting for it.
+
+        Waits up to the skill's timeout when none ever came (a just-started executor may not
+        have matched the publisher yet), one feedback timeout when it went stale (a dead
+        driver fails fast).
+        """
+        never = self.feedback.at == float('-inf')
+        deadline = time.monotonic() + (timeout_s if never else self.feedback.timeout_s)
+        while True:
+            measured = self.feedback.fresh(wait_s=POLL_S * 5)
+            if measured is not None or cancel.is_set() or time.monotonic() > deadline:
+                return measured
+
     def __call__(self, node_id: str, skill: str, args: dict, timeout_s: float,
                  cancel: threading.Event) -> SkillResult:
         """Run one attempt; see :data:`bb_agent.core.execution.Dispatch`."""
         if not self.supports(skill):
             return SkillResult(False, ErrorCode.UNKNOWN_SKILL,
                                f'the {self.name} adapter cannot run {skill!r}')
-        # Wait (>= 1 s) for a first sample: a just-started executor may not have matched
-        # the feedback publisher yet.
-        measured = self.feedback.fresh(wait_s=max(1.0, self.feedback.timeout_s))
+        measured = self._await_feedback(timeout_s, cancel)
         if measured is None:
             return SkillResult(False, ErrorCode.ADAPTER_UNAVAILABLE,
                                f'{skill}: no fresh feedback on the {self.name} adapter')

@@ -172,7 +172,7 @@ def test_when_strict_decode_is_cut_by_the_budget_expect_whole_statements_that_pa
                                   DecodeConfig(seed=seed, max_tokens=60, blank_penalty=6.0))
         if result.outcome is DecodeOutcome.MAX_TOKENS:
             cut += 1
-            assert len(result.logprobs) == len(result.tokens)
+            assert len(result.tokens) == 60 and len(result.logprobs) == 60  # all generated
             if result.text.strip():
                 parser.parse(result.text)  # the kept prefix is whole statements
     assert cut >= 6
