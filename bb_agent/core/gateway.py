@@ -16,8 +16,8 @@ import re
 import threading
 
 from bb_agent.core.outcomes import BBError, ErrorCode, Outcome
+from bb_agent.core.schema import DOMAINS
 
-DOMAINS = ('robot', 'api_json', 'phone', 'social')
 ID_PATTERN = re.compile(r'^[A-Za-z0-9_.:@-]{1,64}$')  # actor, session and request-key ids
 
 

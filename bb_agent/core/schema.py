@@ -23,6 +23,7 @@ from bb_agent.core.resources import config_path
 from bb_agent.core.strict_model import StrictModel, validation_message
 from bb_agent.core.units import UNITS
 
+DOMAINS = ('robot', 'api_json', 'phone', 'social')  # the shipped schemas, config/domains/
 RESERVED_SKILLS = frozenset({'if', 'parallel', 'repeat', 'after'})
 # Predicates evaluated from geometry and the object list rather than from symbolic facts.
 COMPUTED_PREDICATES = frozenset({'exists', 'reachable', 'in_workspace', 'human_near'})

@@ -23,6 +23,7 @@ from rclpy.node import Node
 
 from bb_agent.core.execution import NodeState
 from bb_agent.core.requests import IdempotencyStore, Sessions
+from bb_agent.core.schema import DOMAINS
 from bb_agent.nodes.lifecycle import run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
@@ -45,7 +46,6 @@ PARAMS = (
 R = HandleRequest.Result
 F = HandleRequest.Feedback
 Decision = OperatorDecision.Response
-DOMAINS = ('robot', 'api_json', 'phone', 'social')
 
 
 class AgentNode(Node):

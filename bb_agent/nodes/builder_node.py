@@ -22,7 +22,7 @@ from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.core.violations import well_formed
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
-from bb_agent.nodes.convert import LiveWorld
+from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 from geometry_msgs.msg import Point, Pose, Vector3
 
@@ -76,39 +74,6 @@ def world_or_none(msg: WorldState) -> World | None:
         return msg_to_world(msg)
     except (ValueError, BBError):  # BBError: the World's own validation (ids, facts)
         return None
-
-
-class LiveWorld:
-    """The latest ``world_state`` message, converted to a World only when asked, and once.
-
-    Subscribers get states at the robot's rate (50 Hz); validating every one into a World
-    costs more CPU than most nodes spend on anything else, so only readers pay it.
-    A malformed message is dropped at read time: the last valid World stands.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.msg: WorldState | None = None
-        self.at = float('-inf')  # monotonic arrival time of ``msg`` (s)
-        self.world: World | None = None  # the last valid conversion
-        self._converted: WorldState | None = None
-
-    def put(self, msg: WorldState) -> None:
-        """Take a new message (subscription callback)."""
-        with self.lock:
-            self.msg, self.at = msg, time.monotonic()
-
-    def age(self) -> float:
-        """Return seconds since the last message (inf before the first)."""
-        return time.monotonic() - self.at
-
-    def get(self) -> World | None:
-        """Return the World of the latest valid message (None before the first)."""
-        with self.lock:
-            if self.msg is not None and self.msg is not self._converted:
-                self._converted = self.msg
-                self.world = world_or_none(self.msg) or self.world
-            return self.world
 
 
 def verdict_to_msg(verdict: Verdict, stamp) -> CheckVerdict:

@@ -6,9 +6,8 @@ never bypassed. Runs the plan with :class:`~bb_agent.core.execution.Engine` thro
 skill adapters the parameters route each skill to (the robot's Skill action by default;
 JointTrajectory and Twist topic adapters for motion skills); conditions are evaluated on
 the live ``world_state``; ``estop`` (transient local) preempts within one engine poll
-(10-50 ms). Publishes every node state
-on ``execution/status`` and the plan graph on ``markers/plan``; stop commands go to
-``robot/stop``.
+(10-50 ms). Publishes every node state on ``execution/status`` and the plan graph on
+``markers/plan``; stop commands go to ``robot/stop``.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from bb_agent.core.plan_graph import build_graph, topological_order
 from bb_agent.core.printer import print_program
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
-from bb_agent.nodes.convert import LiveWorld
+from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
@@ -171,6 +170,13 @@ class ExecutorNode(LifecycleNode):
     def _execute(self, handle):
         goal, result = handle.request, ExecutePlan.Result()
         plan_id, cid = goal.plan.plan_id, goal.correlation_id
+        # Arguments and conditions resolve against the live world: none, nothing runs (a
+        # just-started executor waits a moment for its first state).
+        if self.live.fresh(self.p['heartbeat_timeout_s'], wait_s=3.0) is None:
+            result.outcome, result.error_code = R.OUTCOME_UNAVAILABLE, int(ErrorCode.STATE_STALE)
+            result.error_msg = 'no fresh robot/world state; nothing executes without one'
+            handle.abort()
+            return result
         checked = self._verify(goal)
         if isinstance(checked, str):
             result.outcome = R.OUTCOME_REJECTED if 'token' in checked or 'schema' in checked \

@@ -38,6 +38,7 @@ from bb_agent.domains.robot.motion import (
     trajectory_duration,
     yaw_from_quaternion,
 )
+from bb_agent.nodes.latest import Latest
 from bb_agent.nodes.params import Param
 from bb_agent.nodes.skill_client import SkillActionAdapter
 
@@ -74,27 +75,6 @@ def parse_routes(text: str, default: str) -> dict[str, str]:
     return routes
 
 
-class _Feedback:
-    """The latest message of a feedback topic and when it arrived (monotonic s)."""
-
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s, self.cond = timeout_s, threading.Condition()
-        self.value, self.at = None, float('-inf')
-
-    def put(self, value) -> None:
-        with self.cond:
-            self.value, self.at = value, time.monotonic()
-            self.cond.notify_all()
-
-    def fresh(self, wait_s: float = 0.0):
-        """Return the latest value younger than ``timeout_s``, waiting up to ``wait_s``."""
-        with self.cond:
-            if self.cond.wait_for(lambda: time.monotonic() - self.at <= self.timeout_s,
-                                  timeout=wait_s):
-                return self.value
-            return None
-
-
 class _MotionAdapter:
     """Shared loop: compute a goal, command, poll feedback until arrived or a stop reason.
 
@@ -106,8 +86,8 @@ class _MotionAdapter:
     name = ''
 
     def __init__(self, world: Callable[[], World | None], timeout_s: float) -> None:
-        self.world = world
-        self.feedback = _Feedback(timeout_s)
+        self.world, self.timeout_s = world, timeout_s  # feedback older than this is stale
+        self.feedback = Latest()
 
     @staticmethod
     def supports(skill: str) -> bool:
@@ -122,9 +102,9 @@ class _MotionAdapter:
         driver fails fast).
         """
         never = self.feedback.at == float('-inf')
-        deadline = time.monotonic() + (timeout_s if never else self.feedback.timeout_s)
+        deadline = time.monotonic() + (timeout_s if never else self.timeout_s)
         while True:
-            measured = self.feedback.fresh(wait_s=POLL_S * 5)
+            measured = self.feedback.fresh(self.timeout_s, wait_s=POLL_S * 5)
             if measured is not None or cancel.is_set() or time.monotonic() > deadline:
                 return measured
 
@@ -144,7 +124,7 @@ class _MotionAdapter:
         deadline = time.monotonic() + timeout_s
         self._start(goal, measured, args)
         while True:
-            measured = self.feedback.fresh()
+            measured = self.feedback.fresh(self.timeout_s)
             why = None
             if cancel.is_set():
                 why = SkillResult(False, ErrorCode.SKILL_FAILED, f'{skill}: canceled')
@@ -210,6 +190,7 @@ class TwistAdapter(_MotionAdapter):
                  feedback_timeout_s: float, callback_group=None) -> None:
         super().__init__(world, feedback_timeout_s)
         self.limits = limits
+        self._last = None  # the pose sample the last command answered
         self.pub = node.create_publisher(Twist, cmd_topic, 10)
         node.create_subscription(PoseStamped, pose_topic, self._pose, 10,
                                  callback_group=callback_group)
@@ -228,11 +209,14 @@ class TwistAdapter(_MotionAdapter):
         self.pub.publish(msg)
 
     def _start(self, goal, measured, args) -> None:
+        self._last = None
         self._step(goal, measured)
 
     def _step(self, goal, measured) -> bool:
         linear, angular, arrived = go_to_point(measured, goal, self.limits)
-        self._send(linear, angular)  # a zero twist once arrived
+        if measured is not self._last or arrived:  # one command per pose sample (50 Hz)
+            self._last = measured
+            self._send(linear, angular)  # a zero twist once arrived
         return arrived
 
     def _halt(self, measured) -> None:

@@ -8,8 +8,6 @@ executor (:mod:`bb_agent.core.approval_key`).
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 
 import rclpy
@@ -20,6 +18,7 @@ from bb_agent.core.approval_key import key_path, load_or_create_key
 from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
+from bb_agent.nodes.latest import Latest
 from bb_agent.nodes.lifecycle import run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
@@ -48,29 +47,13 @@ class PlanCheckerNode(Node):
         key = load_or_create_key(key_path(self.p['approval_key_file']))
         self.service = CheckService(key, cache_size=self.p['cache_size'],
                                     cache_ttl_s=self.p['cache_ttl_s'])
-        self.lock = threading.Condition()
-        self.live: tuple[float, WorldState] | None = None
+        self.live = Latest()  # the world_state message
         # Not the service's group: a check waiting for a fresh world must not block its
         # delivery. Reentrant (the callback only swaps a reference under the lock): an extra
         # mutually exclusive group makes rclpy's MultiThreadedExecutor spin a core at idle.
-        self.create_subscription(WorldState, 'world_state', self._world, 10,
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10,
                                  callback_group=ReentrantCallbackGroup())
         self.create_service(CheckPlan, 'check', self._check)
-
-    def _world(self, msg: WorldState) -> None:
-        with self.lock:
-            self.live = (time.monotonic(), msg)
-            self.lock.notify_all()
-
-    def _fresh_world(self) -> WorldState | None:
-        """Return the live world if younger than ``world_max_age_s``, waiting ``world_wait_s``."""
-        def fresh():
-            return (self.live is not None and
-                    time.monotonic() - self.live[0] <= self.p['world_max_age_s'])
-        with self.lock:
-            if self.lock.wait_for(fresh, timeout=self.p['world_wait_s']):
-                return self.live[1]
-        return None
 
     def _check(self, request, response):
         plan = request.plan
@@ -80,7 +63,7 @@ class PlanCheckerNode(Node):
             if request.world_state:
                 world = msg_to_world(request.world_state[0])
             elif plan.domain in WORLD_DOMAINS:
-                live = self._fresh_world()
+                live = self.live.fresh(self.p['world_max_age_s'], self.p['world_wait_s'])
                 if live is None:
                     response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 401
                     response.error_msg = 'no fresh world state to check against'

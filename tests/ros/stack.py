@@ -60,6 +60,15 @@ class RosClient:
         future = client.call_async(request)
         return self.wait(future, timeout)
 
+    def check_until_world(self, client, plan, timeout: float = 20.0):
+        """Call CheckPlan for ``plan``; repeat while the checker has no world yet (401)."""
+        from bb_msgs.srv import CheckPlan
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.call(client, CheckPlan.Request(plan=plan))
+            if answer.error_code != 401 or time.monotonic() > deadline:
+                return answer
+
     @staticmethod
     def wait(future, timeout: float):
         done = threading.Event()

@@ -59,11 +59,7 @@ def executor(repo_root, env, **params):
 
 def approved(ros, program):
     plan = PlanGraph(plan_id=str(uuid.uuid4()), domain='robot', program=program)
-    deadline = time.monotonic() + 20
-    while True:  # the checker answers 401 until it has a fresh world
-        answer = ros.call(ros.check, CheckPlan.Request(plan=plan))
-        if answer.error_code != 401 or time.monotonic() > deadline:
-            break
+    answer = ros.check_until_world(ros.check, plan)
     assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
     return ExecutePlan.Goal(plan=plan, approval_token=answer.verdict.approval_token,
                             world_hash=answer.verdict.world_hash,

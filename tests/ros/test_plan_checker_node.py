@@ -88,7 +88,7 @@ def test_when_world_arrives_during_the_wait_expect_a_verdict(checker):
 def test_when_live_world_is_read_expect_lazy_conversion_and_last_valid_kept():
     from builtin_interfaces.msg import Time
 
-    from bb_agent.nodes.convert import LiveWorld
+    from bb_agent.nodes.latest import LiveWorld
     live = LiveWorld()
     assert live.get() is None and live.age() == float('inf')
     world = load_world(config_path(*load_schema('robot').default_world.split('/')))

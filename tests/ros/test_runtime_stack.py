@@ -58,7 +58,8 @@ def ros(stack):
         [s.reasons for s in c.status[-3:]]
     # The checker answers UNAVAILABLE (401) until its own world subscription has matched;
     # on a loaded box that can trail the monitor's. Wait for it, as a client would retry.
-    assert c.wait_until(lambda: check(c, PROBE)[1].error_code != 401, 20), \
+    probe = PlanGraph(plan_id='probe', domain='robot', program=PROBE)
+    assert c.check_until_world(c.check, probe).error_code != 401, \
         'checker never saw a fresh world state'
     yield c
     c.close()
