@@ -54,8 +54,7 @@ def ros(stack):
     c.estop = c.collect(Bool, 'estop', LATCHED)
     c.diagnostics = c.collect(DiagnosticArray, '/diagnostics')
     c.world = c.collect(WorldState, 'world_state')
-    assert c.wait_until(lambda: c.status and not c.status[-1].latched, 15), \
-        [s.reasons for s in c.status[-3:]]
+    c.ready_to_move(15)
     # The checker answers UNAVAILABLE (401) until its own world subscription has matched;
     # on a loaded box that can trail the monitor's. Wait for it, as a client would retry.
     probe = PlanGraph(plan_id='probe', domain='robot', program=PROBE)
