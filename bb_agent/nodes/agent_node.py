@@ -18,13 +18,12 @@ import uuid
 
 import rclpy
 from rclpy.action import ActionClient, ActionServer
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from bb_agent.core.execution import NodeState
 from bb_agent.core.requests import IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS
-from bb_agent.nodes.lifecycle import run_node
+from bb_agent.nodes.lifecycle import Offload, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_agent.safety.ledger import Ledger
@@ -54,12 +53,13 @@ class AgentNode(Node):
     def __init__(self) -> None:
         super().__init__('agent')
         self.p = declare(self, PARAMS)
-        group = ReentrantCallbackGroup()
-        self.propose = self.create_client(ProposePlan, 'propose', callback_group=group)
-        self.check = self.create_client(CheckPlan, 'check', callback_group=group)
-        self.execute = ActionClient(self, ExecutePlan, 'execute_plan', callback_group=group)
-        self.create_service(OperatorDecision, 'approve', self._decide, callback_group=group)
-        ActionServer(self, HandleRequest, 'handle_request', self._handle, callback_group=group)
+        self.offload = Offload(self)
+        self.propose = self.create_client(ProposePlan, 'propose')
+        self.check = self.create_client(CheckPlan, 'check')
+        self.execute = ActionClient(self, ExecutePlan, 'execute_plan')
+        self.create_service(OperatorDecision, 'approve', self._decide)
+        ActionServer(self, HandleRequest, 'handle_request', self._handle,
+                     callback_group=self.offload.group)
         self.keys = IdempotencyStore(ttl_s=self.p['idempotency_ttl_s'])
         self.sessions = Sessions()
         self.pending: dict[str, tuple[threading.Event, list]] = {}
@@ -109,7 +109,11 @@ class AgentNode(Node):
         return response
 
     # --- the request ---------------------------------------------------------------------
-    def _handle(self, handle):
+    async def _handle(self, handle):
+        # The request runs on its own thread; the executor keeps serving replies, decisions.
+        return await self.offload(self._handle_now, handle)
+
+    def _handle_now(self, handle):
         goal = handle.request
         if goal.request_key:
             key = f'{goal.actor_id}\n{goal.request_key}'
@@ -264,4 +268,4 @@ class AgentNode(Node):
 def main(args=None) -> int:
     """Entry point of ``agent_node``."""
     rclpy.init(args=args)
-    return run_node(AgentNode(), threads=8)
+    return run_node(AgentNode())

@@ -33,13 +33,13 @@ def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = 
     """Send the request, report each stage through ``on_stage``, return the result dict."""
     import rclpy
     from rclpy.action import ActionClient
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
 
     from bb_msgs.action import HandleRequest
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node('bb_agent_ask', context=context)
-    executor = MultiThreadedExecutor(context=context)
+    executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     spin = threading.Thread(target=executor.spin, daemon=True)
     spin.start()

@@ -23,7 +23,7 @@ from bb_agent.core.violations import well_formed
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import PlanGraph, WorldState
@@ -60,7 +60,10 @@ class BuilderNode(LifecycleNode):
         self.checker = CheckService(b'\0' * 32)  # pre-check only; it mints no real tokens
         self.proposer: Proposer | None = None
         self.create_subscription(WorldState, 'world_state', self.live.put, 10)
-        self.create_service(ProposePlan, 'propose', self._propose)
+        self.offload = Offload(self)
+        self.decoding = threading.Lock()  # one decode at a time: the model is not reentrant
+        self.create_service(ProposePlan, 'propose', self._propose,
+                            callback_group=self.offload.group)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the checkpoint (typed failure: the node reports it and stays unconfigured)."""
@@ -120,7 +123,11 @@ class BuilderNode(LifecycleNode):
             return False
         return well_formed(verdict.approved, verdict.violations)
 
-    def _propose(self, request, response):
+    async def _propose(self, request, response):
+        # Off the executor: world states keep arriving while the model decodes.
+        return await self.offload(self._propose_now, request, response)
+
+    def _propose_now(self, request, response):
         cid = request.correlation_id or str(uuid.uuid4())
         if not self.active.is_set() or self.proposer is None:
             response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 500
@@ -129,7 +136,8 @@ class BuilderNode(LifecycleNode):
         world = self.live.get()
         context = world_context(world) if request.domain == 'robot' and world else ''
         start = time.monotonic()
-        prop = self.proposer.propose(request.domain, request.goal, context)
+        with self.decoding:
+            prop = self.proposer.propose(request.domain, request.goal, context)
         response.confidence, response.source = float(prop.confidence), int(prop.source)
         response.deferred, response.clarification_question = prop.deferred, prop.question
         response.error_code, response.error_msg = int(prop.error_code), prop.message

@@ -56,7 +56,7 @@ class DemoClient:
         from geometry_msgs.msg import Point
         import rclpy
         from rclpy.action import ActionClient
-        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.executors import SingleThreadedExecutor
         from std_srvs.srv import Trigger
 
         from bb_msgs.action import HandleRequest
@@ -64,7 +64,7 @@ class DemoClient:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node('bb_agent_demo', context=self.context)
-        self.executor = MultiThreadedExecutor(context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.Point, self.Trigger, self.HandleRequest = Point, Trigger, HandleRequest
         self.client = ActionClient(self.node, HandleRequest, 'handle_request')

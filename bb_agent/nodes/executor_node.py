@@ -18,7 +18,6 @@ import time
 
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
@@ -38,7 +37,7 @@ from bb_agent.core.printer import print_program
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
 from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
@@ -70,7 +69,7 @@ class ExecutorNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__('executor')
         self.p = declare(self, PARAMS)
-        self.group = ReentrantCallbackGroup()
+        self.offload = Offload(self)
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
         self.active = threading.Event()
         self.lock = threading.Lock()
@@ -86,14 +85,13 @@ class ExecutorNode(LifecycleNode):
         self.status_pub = self.create_publisher(NodeStatus, 'execution/status', 50)
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/plan', 5)
         self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
-        self.create_subscription(WorldState, 'world_state', self.live.put, 10,
-                                 callback_group=self.group)
-        self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=self.group)
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10)
+        self.create_subscription(Bool, 'estop', self._estop, LATCHED)
         self.adapter = make_router(self, self.p, self.live.get, self._alive,
-                                   self.p['heartbeat_timeout_s'], callback_group=self.group)
+                                   self.p['heartbeat_timeout_s'])
         self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
                                    goal_callback=self._goal, cancel_callback=self._cancel,
-                                   callback_group=self.group)
+                                   callback_group=self.offload.group)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Nothing to load beyond the parameters (checked at start)."""
@@ -167,7 +165,11 @@ class ExecutorNode(LifecycleNode):
         world = self.live.get() or World()
         return _eval_cond(node.cond, world, schema)
 
-    def _execute(self, handle):
+    async def _execute(self, handle):
+        # The plan runs on its own thread; the executor keeps serving estop, state, cancels.
+        return await self.offload(self._run_plan, handle)
+
+    def _run_plan(self, handle):
         goal, result = handle.request, ExecutePlan.Result()
         plan_id, cid = goal.plan.plan_id, goal.correlation_id
         # Arguments and conditions resolve against the live world: none, nothing runs (a
@@ -289,4 +291,4 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     node = ExecutorNode()
     autostart(node)
-    return run_node(node, threads=8)
+    return run_node(node)

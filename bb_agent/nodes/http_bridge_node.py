@@ -17,7 +17,6 @@ import threading
 
 import rclpy
 from rclpy.action import ActionClient
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from bb_agent.core.gateway import (
@@ -55,8 +54,7 @@ class HttpBridgeNode(Node):
         self.limits = GatewayLimits(self.p['max_body_bytes'], self.p['max_text_chars'],
                                     self.p['max_in_flight'])
         self.admission = Admission(self.limits.max_in_flight)
-        self.client = ActionClient(self, HandleRequest, 'handle_request',
-                                   callback_group=ReentrantCallbackGroup())
+        self.client = ActionClient(self, HandleRequest, 'handle_request')
         self.server = ThreadingHTTPServer((self.p['host'], self.p['port']), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]

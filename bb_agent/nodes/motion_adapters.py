@@ -147,13 +147,11 @@ class JointTrajectoryAdapter(_MotionAdapter):
     name = 'joint_trajectory'
 
     def __init__(self, node, world, *, topic: str, joint_names: list[str],
-                 max_joint_speed: float, tolerance: float, feedback_timeout_s: float,
-                 callback_group=None) -> None:
+                 max_joint_speed: float, tolerance: float, feedback_timeout_s: float) -> None:
         super().__init__(world, feedback_timeout_s)
         self.names, self.speed, self.tolerance = list(joint_names), max_joint_speed, tolerance
         self.pub = node.create_publisher(JointTrajectory, topic, 10)
-        node.create_subscription(JointState, 'joint_states', self._joints, 10,
-                                 callback_group=callback_group)
+        node.create_subscription(JointState, 'joint_states', self._joints, 10)
 
     def _joints(self, msg: JointState) -> None:
         self.feedback.put(dict(zip(msg.name, msg.position, strict=False)))
@@ -187,13 +185,12 @@ class TwistAdapter(_MotionAdapter):
     name = 'twist'
 
     def __init__(self, node, world, *, cmd_topic: str, pose_topic: str, limits: BaseLimits,
-                 feedback_timeout_s: float, callback_group=None) -> None:
+                 feedback_timeout_s: float) -> None:
         super().__init__(world, feedback_timeout_s)
         self.limits = limits
         self._last = None  # the pose sample the last command answered
         self.pub = node.create_publisher(Twist, cmd_topic, 10)
-        node.create_subscription(PoseStamped, pose_topic, self._pose, 10,
-                                 callback_group=callback_group)
+        node.create_subscription(PoseStamped, pose_topic, self._pose, 10)
 
     def _pose(self, msg: PoseStamped) -> None:
         p, q = msg.pose.position, msg.pose.orientation
@@ -249,7 +246,7 @@ class AdapterRouter:
 
 
 def make_router(node, p: dict, world: Callable[[], World | None], alive: Callable[[], bool],
-                feedback_timeout_s: float, callback_group=None) -> AdapterRouter:
+                feedback_timeout_s: float) -> AdapterRouter:
     """Build the adapters that :data:`PARAMS` ``p`` names (only those) and their router.
 
     Raises:
@@ -258,18 +255,16 @@ def make_router(node, p: dict, world: Callable[[], World | None], alive: Callabl
     routes = parse_routes(p['adapter_routes'], p['adapter'])
     names, adapters = {p['adapter'], *routes.values()}, {}
     if 'skill_action' in names:
-        adapters['skill_action'] = SkillActionAdapter(node, alive,
-                                                      callback_group=callback_group)
+        adapters['skill_action'] = SkillActionAdapter(node, alive)
     if 'joint_trajectory' in names:
         adapters['joint_trajectory'] = JointTrajectoryAdapter(
             node, world, topic=p['trajectory_topic'], joint_names=p['trajectory_joints'],
             max_joint_speed=p['max_joint_speed'], tolerance=p['joint_tolerance'],
-            feedback_timeout_s=feedback_timeout_s, callback_group=callback_group)
+            feedback_timeout_s=feedback_timeout_s)
     if 'twist' in names:
         limits = BaseLimits(max_linear=p['base_max_linear'],
                             max_angular=p['base_max_angular'], tolerance=p['base_tolerance'])
         adapters['twist'] = TwistAdapter(node, world, cmd_topic=p['twist_topic'],
                                          pose_topic=p['base_pose_topic'], limits=limits,
-                                         feedback_timeout_s=feedback_timeout_s,
-                                         callback_group=callback_group)
+                                         feedback_timeout_s=feedback_timeout_s)
     return AdapterRouter(adapters, p['adapter'], routes)

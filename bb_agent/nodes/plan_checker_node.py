@@ -8,10 +8,10 @@ executor (:mod:`bb_agent.core.approval_key`).
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import rclpy
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from bb_agent.core.approval_key import key_path, load_or_create_key
@@ -19,7 +19,7 @@ from bb_agent.core.check_service import CheckService
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
 from bb_agent.nodes.latest import Latest
-from bb_agent.nodes.lifecycle import run_node
+from bb_agent.nodes.lifecycle import Offload, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import WorldState
@@ -48,14 +48,17 @@ class PlanCheckerNode(Node):
         self.service = CheckService(key, cache_size=self.p['cache_size'],
                                     cache_ttl_s=self.p['cache_ttl_s'])
         self.live = Latest()  # the world_state message
-        # Not the service's group: a check waiting for a fresh world must not block its
-        # delivery. Reentrant (the callback only swaps a reference under the lock): an extra
-        # mutually exclusive group makes rclpy's MultiThreadedExecutor spin a core at idle.
-        self.create_subscription(WorldState, 'world_state', self.live.put, 10,
-                                 callback_group=ReentrantCallbackGroup())
-        self.create_service(CheckPlan, 'check', self._check)
+        self.offload = Offload(self)
+        self.checking = threading.Lock()  # checks one at a time, as the cache expects
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10)
+        self.create_service(CheckPlan, 'check', self._check,
+                            callback_group=self.offload.group)
 
-    def _check(self, request, response):
+    async def _check(self, request, response):
+        # Off the executor: a check may wait for a fresh world, which the executor delivers.
+        return await self.offload(self._check_now, request, response)
+
+    def _check_now(self, request, response):
         plan = request.plan
         cid = plan.plan_id or str(uuid.uuid4())
         try:
@@ -69,8 +72,9 @@ class PlanCheckerNode(Node):
                     response.error_msg = 'no fresh world state to check against'
                     return response
                 world = msg_to_world(live)
-            result = self.service.check(plan.program, plan.domain, world,
-                                        budget_s=request.budget_s, repair=request.repair)
+            with self.checking:
+                result = self.service.check(plan.program, plan.domain, world,
+                                            budget_s=request.budget_s, repair=request.repair)
         except BBError as exc:
             response.outcome, response.error_code = Resp.OUTCOME_INVALID_INPUT, int(exc.code)
             response.error_msg = exc.message

@@ -16,7 +16,6 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
@@ -62,14 +61,11 @@ class SafetyMonitorNode(LifecycleNode):
         self.estop_pub = self.create_publisher(Bool, 'estop', LATCHED)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/vs', 2)
-        tick_group = MutuallyExclusiveCallbackGroup()
-        self.tick_group = tick_group
-        # Same group as the timer: each new state is judged at once (STOP latency is one
-        # DDS hop, not up to a tick), never concurrently with a tick.
-        self.create_subscription(WorldState, 'world_state', self._world, 10,
-                                 callback_group=tick_group)
+        # Each new state is judged as it arrives (STOP latency is one DDS hop, not up to a
+        # tick); one executor thread, so never concurrently with a tick.
+        self.create_subscription(WorldState, 'world_state', self._world, 10)
         self.create_subscription(NodeStatus, 'execution/status', self._step, 50)
-        self.create_service(Trigger, 'safety/reset', self._reset, callback_group=tick_group)
+        self.create_service(Trigger, 'safety/reset', self._reset)
         self._latched_sent: bool | None = None
         self._ticks = 0
 
@@ -78,8 +74,7 @@ class SafetyMonitorNode(LifecycleNode):
         cfg = MonitorConfig(self.p['threshold'], self.p['warn_fraction'], self.p['rise_tol'],
                             self.p['stale_s'], self.p['joint_margin_rad'])
         self.monitor = SafetyMonitor(load_schema(self.p['domain']), cfg)
-        self.timer = self.create_timer(1.0 / self.p['rate_hz'], self._tick,
-                                       callback_group=self.tick_group)
+        self.timer = self.create_timer(1.0 / self.p['rate_hz'], self._tick)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -165,4 +160,4 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     node = SafetyMonitorNode()
     autostart(node)
-    return run_node(node, threads=1)
+    return run_node(node)

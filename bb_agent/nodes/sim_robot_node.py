@@ -24,7 +24,6 @@ import time
 from geometry_msgs.msg import Point, PoseStamped, Twist
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
@@ -40,7 +39,7 @@ from bb_agent.domains.robot.motion import BASE_Z, JOINT_NAMES, L1
 from bb_agent.domains.robot.sim_base import SimBase
 from bb_agent.domains.robot.sim_world import Faults, SimWorld
 from bb_agent.nodes.convert import world_to_msg
-from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, run_node
 from bb_agent.nodes.markers import world_markers
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import Skill
@@ -74,23 +73,21 @@ class SimRobotNode(LifecycleNode):
         self.p = declare(self, PARAMS)
         self.sim: SimWorld | None = None
         self.active = threading.Event()
-        group = ReentrantCallbackGroup()
         self.joint_pub = self.create_publisher(JointState, 'joint_states', 10)
         self.world_pub = self.create_publisher(WorldState, 'world_state', 10)
         self.marker_pub = self.create_publisher(MarkerArray, 'markers/world', 2)
-        self.create_subscription(Bool, 'estop', self._estop, LATCHED, callback_group=group)
-        self.create_subscription(Empty, 'robot/stop', self._stop, 10, callback_group=group)
-        # Default group, as the publish timer: a human's arrival is published at once.
+        self.create_subscription(Bool, 'estop', self._estop, LATCHED)
+        self.create_subscription(Empty, 'robot/stop', self._stop, 10)
         self.create_subscription(Point, 'sim/human', self._human, 10)
         self.create_subscription(JointTrajectory, self.p['trajectory_topic'], self._trajectory,
-                                 10, callback_group=group)
-        self.create_subscription(Twist, self.p['base_cmd_topic'], self._twist, 10,
-                                 callback_group=group)
+                                 10)
+        self.create_subscription(Twist, self.p['base_cmd_topic'], self._twist, 10)
         self.base_pub = self.create_publisher(PoseStamped, self.p['base_pose_topic'], 10)
         self.base = SimBase(time_scale=self.p['time_scale'])
+        self.offload = Offload(self)
         self.server = ActionServer(self, Skill, 'skill', execute_callback=self._execute,
                                    goal_callback=self._goal, cancel_callback=lambda _g:
-                                   CancelResponse.ACCEPT, callback_group=group)
+                                   CancelResponse.ACCEPT, callback_group=self.offload.group)
         self.timer = None
         self._tick = 0
 
@@ -192,7 +189,11 @@ class SimRobotNode(LifecycleNode):
     def _goal(self, goal) -> GoalResponse:
         return GoalResponse.ACCEPT if self.active.is_set() and self.sim else GoalResponse.REJECT
 
-    def _execute(self, handle):
+    async def _execute(self, handle):
+        # The skill runs on its own thread; the executor keeps publishing state meanwhile.
+        return await self.offload(self._run_skill, handle)
+
+    def _run_skill(self, handle):
         goal, result = handle.request, Skill.Result()
         try:
             args = {a.name: json.loads(a.value_json) for a in goal.arguments}

@@ -31,10 +31,9 @@ class SkillActionAdapter:
         action: action name.
     """
 
-    def __init__(self, node, alive: Callable[[], bool], action: str = 'skill',
-                 callback_group=None) -> None:
+    def __init__(self, node, alive: Callable[[], bool], action: str = 'skill') -> None:
         self.node, self.alive = node, alive
-        self.client = ActionClient(node, Skill, action, callback_group=callback_group)
+        self.client = ActionClient(node, Skill, action)
         self.plan_id = ''
         self.correlation_id = ''
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
@@ -35,7 +35,7 @@ def checker(tmp_path, monkeypatch):
                                       '-p', f'world_wait_s:={WAIT_S}'])
     node = PlanCheckerNode(context=context)
     peer = rclpy.create_node('peer', namespace=ns, context=context)
-    executor = MultiThreadedExecutor(context=context)
+    executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(peer)
     thread = threading.Thread(target=executor.spin, daemon=True)
