@@ -171,3 +171,33 @@ def test_when_training_device_is_chosen_expect_it_or_a_typed_error(device, ok):
         with pytest.raises(BBError) as err:
             _device(device)
         assert err.value.code is ErrorCode.INVALID_ARGUMENT and device in str(err.value)
+
+
+@pytest.mark.parametrize('family', ['llama', 'gpt2'])
+@pytest.mark.parametrize('micro', [2, 3, 8])
+def test_when_base_batch_is_split_by_length_expect_the_whole_batch_loss_and_gradient(
+        corpus, family, micro):
+    from bb_agent.model.presets import build_model, load_preset
+    from bb_agent.train.batches import make_batch
+    from bb_agent.train.pipeline import base_lm_backward, corpus_texts
+    from bb_agent.train.tokenizer import train_bpe
+    data = load_traces(corpus / 'robot')
+    tok = train_bpe(corpus_texts(data), 600)
+    preset = load_preset('tiny')
+    preset = preset.model_copy(update={'base': preset.base.model_copy(
+        update={'family': family})})
+    base = build_model(preset, vocab_size=len(tok), eos=tok.eos_token_id).base
+    base.requires_grad_(True)
+    rows = data.splits['train'][:8]
+    # Reference: one padded batch through the model's own LM loss (mean over program tokens).
+    b = make_batch(rows, tok, max_len=256, new_constraint=None, vocab=len(tok))
+    keep = torch.zeros_like(b.target)
+    keep[:, 1:] = b.target[:, :-1]
+    ref = base(input_ids=b.ids, labels=b.ids.masked_fill(~keep, -100)).loss
+    ref.backward()
+    ref_grads = [p.grad.clone() for p in base.parameters()]
+    base.zero_grad(set_to_none=True)
+    loss = base_lm_backward(base, rows, tok, max_len=256, micro=micro)
+    assert loss == pytest.approx(ref.item(), rel=1e-5)
+    for got, want in zip((p.grad for p in base.parameters()), ref_grads, strict=True):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
