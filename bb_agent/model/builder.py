@@ -58,6 +58,18 @@ def decoder_layers(base: nn.Module) -> nn.ModuleList:
     raise ValueError(f'no ModuleList of {n} decoder layers in {type(base).__name__}')
 
 
+def lm_logits_at(base: nn.Module, input_ids: torch.Tensor,
+                 keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return a causal LM's logits (N, V) where ``keep`` (B, T) is True, and hidden (B, T, D).
+
+    The backbone runs over every position, the LM head (output embedding) only where kept;
+    the same logits as the full forward for LLaMA/Qwen/GPT-2-style heads. ``hidden`` is
+    the final (normed) hidden state.
+    """
+    hidden = base.base_model(input_ids=input_ids, use_cache=False).last_hidden_state
+    return base.get_output_embeddings()(hidden[keep]), hidden
+
+
 class BuilderModel(nn.Module):
     """Frozen base LM + builder rail (composition blocks, skills, gates, DAG head).
 
@@ -144,6 +156,24 @@ class BuilderModel(nn.Module):
         cache.length += input_ids.shape[1]
         hidden = out.hidden_states[-1] if output_hidden else None
         return BuilderOutput(out.logits, cache, hidden, ctx['choices'], ctx['states'])
+
+    def forward_at(self, input_ids: torch.Tensor, keep: torch.Tensor) -> BuilderOutput:
+        """Run base + rail over whole sequences (B, T), no cache; logits only where ``keep``.
+
+        For training and scoring: ``logits`` is (N, V) for the N positions where ``keep``
+        (B, T) is True, row-major, and ``hidden`` (B, T, D) the final hidden states. The LM
+        head, a quarter of the default model's FLOPs, runs on those positions alone.
+        """
+        self._ctx = {'cache': BuilderCache(), 'rail': None, 'choices': {}, 'states': {}}
+        try:
+            logits, hidden = lm_logits_at(self.base, input_ids, keep)
+        finally:
+            ctx, self._ctx = self._ctx, None
+        return BuilderOutput(logits, ctx['cache'], hidden, ctx['choices'], ctx['states'])
+
+    def base_logits_at(self, input_ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """Return the base model's own logits (N, V) where ``keep`` (B, T) is True (alpha 0)."""
+        return lm_logits_at(self.base, input_ids, keep)[0]
 
     def _enter(self, _module, args, kwargs=None):
         if self._ctx is not None:

@@ -9,7 +9,8 @@ exactly what the strict mask enforces.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+import random
 
 import torch
 
@@ -22,10 +23,15 @@ class Batch:
 
     ids: torch.Tensor  # (B, T) int64, padded with <pad>
     target: torch.Tensor  # (B, T) bool: position t predicts ids[t + 1], which is output
+    # (never the last column, so ``target`` also selects the predicting positions)
     allowed: torch.Tensor | None  # (B, T, V) bool: grammar-allowed next tokens (target only)
     step_of: torch.Tensor  # (B, T) int64: plan step of each position, -1 if none
     edges: torch.Tensor  # (B, S, S) float: 1 where step i depends on step j
     steps: int
+
+    def gold(self) -> torch.Tensor:
+        """Return the gold next tokens (N,) of the N target positions, row-major."""
+        return self.ids[:, 1:][self.target[:, :-1]]
 
     def to(self, device: torch.device | str) -> Batch:
         """Return this batch with its tensors on ``device`` (masks are built on the CPU)."""
@@ -33,6 +39,39 @@ class Batch:
             return None if t is None else t.to(device, non_blocking=True)
         return Batch(move(self.ids), move(self.target), move(self.allowed), move(self.step_of),
                      move(self.edges), self.steps)
+
+
+@dataclass
+class LengthGroups:
+    """Draws batches of similar length: fewer pad positions, so less compute per batch.
+
+    A pool of ``group`` x ``size`` random rows is sorted by length and cut into batches,
+    which come out in random order; then a new pool. Every row is as likely as in plain
+    random batches; only which rows share a batch changes. ``pending`` (row indices) is
+    part of a resumable checkpoint.
+    """
+
+    lengths: list[int]  # per row, any proxy for its token count
+    size: int
+    group: int = 16
+    pending: list[list[int]] = field(default_factory=list)
+
+    def next(self, rng: random.Random) -> list[int]:
+        """Return the row indices of the next batch."""
+        if not self.pending:
+            n = len(self.lengths)
+            size = min(self.size, n)
+            # A whole number of batches, drawn at random: no row is left out every time.
+            pool = sorted(rng.sample(range(n), min(n // size, self.group) * size),
+                          key=self.lengths.__getitem__)
+            self.pending = [pool[i:i + size] for i in range(0, len(pool), size)]
+            rng.shuffle(self.pending)
+        return self.pending.pop()
+
+
+def trace_length(trace: Trace) -> int:
+    """Return a trace's length in characters (prompt and output), a proxy for tokens."""
+    return len(trace.prompt()) + len(trace.output)
 
 
 def encode(trace: Trace, tokenizer, max_len: int) -> tuple[list[int], int, list[int]]:

@@ -206,7 +206,7 @@ class Battery:
         for _ in range(self.cfg.stack_steps):
             batch = make_batch(shots, self.ckpt.tokenizer, max_len=256, new_constraint=None,
                                vocab=vocab)
-            loss = lm_loss(model(batch.ids).logits, batch)
+            loss = lm_loss(model.forward_at(batch.ids, batch.target).logits, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -1,7 +1,8 @@
 """The primary loss and the six constraint losses of builder-rail training.
 
-All take the model output and the batch; each returns a scalar tensor. Positions are the
-batch's target positions (output tokens and EOS).
+Each returns a scalar tensor. Logits are taken at the batch's target positions only
+(output tokens and EOS): ``sel`` (N, V) as :meth:`BuilderModel.forward_at` returns them
+for ``batch.target``.
 """
 
 from __future__ import annotations
@@ -16,24 +17,15 @@ from bb_agent.train.batches import Batch
 ECE_BINS = 10
 
 
-def _targets(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (logits at target positions (N, V), gold next tokens (N,))."""
-    nxt = batch.ids[:, 1:]
-    mask = batch.target[:, :-1]
-    return logits[:, :-1][mask], nxt[mask]
-
-
-def lm_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+def lm_loss(sel: torch.Tensor, batch: Batch) -> torch.Tensor:
     """Cross-entropy of the output tokens (the primary task loss)."""
-    sel, gold = _targets(logits, batch)
-    return functional.cross_entropy(sel.float(), gold)
+    return functional.cross_entropy(sel.float(), batch.gold())
 
 
-def cfs_energy(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, float]:
+def cfs_energy(sel: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, float]:
     """Return (mean grammar-invalid probability mass, violation rate of the argmax)."""
-    mask = batch.target[:, :-1]
-    probs = torch.softmax(logits[:, :-1][mask].float(), -1)
-    allowed = batch.allowed[:, :-1][mask]
+    probs = torch.softmax(sel.float(), -1)
+    allowed = batch.allowed[batch.target]
     energy = (probs * (~allowed).float()).sum(-1)
     violation = (~allowed.gather(1, probs.argmax(-1, keepdim=True))).float().mean()
     return energy.mean(), float(violation)
@@ -70,24 +62,21 @@ def reuse_loss(model, out) -> torch.Tensor:
     return torch.stack(terms).mean()
 
 
-def kl_budget(logits: torch.Tensor, base_logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-    """KL(model || base) at target positions."""
-    sel, _ = _targets(logits, batch)
-    base, _ = _targets(base_logits, batch)
+def kl_budget(sel: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """KL(model || base) at the target positions (both (N, V))."""
     logp, logq = torch.log_softmax(sel.float(), -1), torch.log_softmax(base.float(), -1)
     return (logp.exp() * (logp - logq)).sum(-1).mean()
 
 
-def calibration_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+def calibration_loss(sel: torch.Tensor, batch: Batch) -> torch.Tensor:
     """Return the top token's expected calibration error (10 bins), before the update.
 
     Prequential: each batch is scored before the model trains on it. Differentiable in the
     confidences; the bin assignment is not.
     """
-    sel, gold = _targets(logits, batch)
     probs = torch.softmax(sel.float(), -1)
     conf, pred = probs.max(-1)
-    correct = (pred == gold).float()
+    correct = (pred == batch.gold()).float()
     bins = (conf.detach() * ECE_BINS).long().clamp(max=ECE_BINS - 1)
     ece = conf.new_zeros(())
     for b in range(ECE_BINS):

@@ -20,7 +20,7 @@ import torch
 
 from bb_agent.core.strict_model import StrictModel
 from bb_agent.train import losses
-from bb_agent.train.batches import Batch, make_batch
+from bb_agent.train.batches import Batch, LengthGroups, make_batch, trace_length
 from bb_agent.train.lagrangian import Constraint, cosines, flat, pcgrad
 
 CONSTRAINTS = ('cfs_energy', 'g2g_loss', 'build_loss', 'reuse_loss', 'kl_budget',
@@ -45,6 +45,9 @@ class TrainConfig(StrictModel):
     alpha_step: float = Field(0.05, ge=0, le=1.0)
     alpha_cap: float = Field(0.6, ge=0, le=1.0)
     log_every: int = Field(1, ge=1, le=100_000)
+    length_group: int = Field(16, ge=1, le=4096, description=(
+        'batches are cut from a pool of length_group x batch_size random examples sorted '
+        'by length, so a batch pads little; 1 = plain random batches'))
 
 
 class RailTrainer:
@@ -68,6 +71,8 @@ class RailTrainer:
         self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=0.01)
         self.constraints = {k: Constraint(cfg.targets[k], cfg.eta) for k in CONSTRAINTS}
         self.step, self.best_val, self.rng = 0, -1.0, random.Random(cfg.seed)
+        self.groups = LengthGroups([trace_length(t) for t in train], cfg.batch_size,
+                                   cfg.length_group)
         self.vocab = model.base.get_output_embeddings().weight.shape[0]
         self.device = next(model.parameters()).device
 
@@ -79,15 +84,15 @@ class RailTrainer:
 
     def objectives(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict]:
         """Return the task and constraint losses (tensors) and extra metrics."""
-        out = self.model(batch.ids, output_hidden=True)
+        out = self.model.forward_at(batch.ids, batch.target)  # logits (N, V) at targets
         with torch.no_grad():
-            base_logits = self.model.base(input_ids=batch.ids).logits
+            base_logits = self.model.base_logits_at(batch.ids, batch.target)
         energy, violation = losses.cfs_energy(out.logits, batch)
         terms = {'task': losses.lm_loss(out.logits, batch), 'cfs_energy': energy,
                  'g2g_loss': losses.g2g_loss(self.model, out.hidden, batch),
                  'build_loss': losses.build_loss(self.model, out),
                  'reuse_loss': losses.reuse_loss(self.model, out),
-                 'kl_budget': losses.kl_budget(out.logits, base_logits, batch),
+                 'kl_budget': losses.kl_budget(out.logits, base_logits),
                  'calibration_loss': losses.calibration_loss(out.logits, batch)}
         return terms, {'cfs_violation_rate': violation}
 
@@ -95,9 +100,13 @@ class RailTrainer:
         """Run one optimisation step on ``rows``; return the log record."""
         self.model.train()
         terms, extra = self.objectives(self.batch(rows))
-        duals = {k: self.constraints[k].update(terms[k].item()) for k in CONSTRAINTS}
+        # A term without a graph (g2g on a batch of one-step plans: no edges) is not
+        # measured by this batch: its dual stays as it is and it adds no gradient.
+        measured = {k for k in CONSTRAINTS if terms[k].requires_grad}
+        duals = {k: self.constraints[k].update(terms[k].item()) if k in measured
+                 else self.constraints[k].dual for k in CONSTRAINTS}
         weighted = {'task': terms['task']}
-        for k in CONSTRAINTS:
+        for k in sorted(measured, key=CONSTRAINTS.index):
             if duals[k] > 0:
                 weighted[k] = duals[k] * terms[k] / self.constraints[k].scale()
         self.opt.zero_grad(set_to_none=True)
@@ -139,12 +148,13 @@ class RailTrainer:
             batch = make_batch(rows[i:i + self.cfg.batch_size], self.tok,
                                max_len=self.cfg.max_len, new_constraint=None,
                                vocab=self.vocab).to(self.device)
-            pred = self.model(batch.ids).logits[:, :-1].argmax(-1)
-            mask = batch.target[:, :-1]
-            good = pred == batch.ids[:, 1:]
-            hits += int((good | ~mask).all(-1).sum())
-            right += int((good & mask).sum())
-            total += int(mask.sum())
+            good = self.model.forward_at(batch.ids, batch.target).logits.argmax(-1) \
+                == batch.gold()  # (N,)
+            row = batch.target.nonzero()[:, 0]  # (N,) the example of each target position
+            wrong = torch.bincount(row[~good], minlength=batch.ids.shape[0])
+            hits += int((wrong == 0).sum())
+            right += int(good.sum())
+            total += int(good.numel())
         return {'exact': hits / max(1, len(rows)), 'token': right / max(1, total)}
 
     def maybe_lift_alpha(self, metric: float) -> bool:
@@ -166,7 +176,7 @@ class RailTrainer:
         bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress,
                    desc='rail', unit='step')
         while self.step < self.cfg.steps:
-            rows = self.rng.sample(self.train, min(self.cfg.batch_size, len(self.train)))
+            rows = [self.train[i] for i in self.groups.next(self.rng)]
             record = self.train_step(rows)
             if self.step % self.cfg.eval_every == 0 or self.step == self.cfg.steps:
                 scores = self.validate(val_rows)
@@ -184,10 +194,11 @@ class RailTrainer:
         return records
 
     def save(self, path: Path) -> None:
-        """Write a resumable checkpoint (rail weights, optimiser, duals, step, rng)."""
+        """Write a resumable checkpoint (rail weights, optimiser, duals, step, rngs, batches)."""
         rail = {k: v for k, v in self.model.state_dict().items() if not k.startswith('base.')}
         torch.save({'rail': rail, 'opt': self.opt.state_dict(), 'step': self.step,
                     'best_val': self.best_val, 'rng': self.rng.getstate(),
+                    'pending': self.groups.pending, 'torch_rng': torch.get_rng_state(),
                     'constraints': {k: c.state() for k, c in self.constraints.items()}}, path)
 
     def resume(self, path: Path) -> None:
@@ -197,4 +208,7 @@ class RailTrainer:
         self.opt.load_state_dict(state['opt'])
         self.step, self.best_val = state['step'], state['best_val']
         self.rng.setstate(state['rng'])
+        self.groups.pending = state.get('pending', [])
+        if 'torch_rng' in state:  # the skill router's Gumbel noise continues as it would have
+            torch.set_rng_state(state['torch_rng'].cpu())
         self.constraints = {k: Constraint.from_state(v) for k, v in state['constraints'].items()}
