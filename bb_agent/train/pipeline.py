@@ -47,9 +47,9 @@ def corpus_texts(traces: TraceSet) -> list[str]:
     return [f'{t.prompt()}\n{t.output}' for t in traces.splits['train']]
 
 
-BASE_MICRO_BATCHES = 2  # length-sorted micro-batches per base step. Measured on the 2-core
-# CPU, default preset, length-grouped batches of 16: 0.29 s/step (2), 0.29 (4), 0.40 (1);
-# plain random batches of 16 in 4 micro-batches: 0.33-0.41 s/step
+BASE_MICRO_BATCHES = 4  # length-sorted micro-batches per base step, the whole batch's
+# gradient. 2-core CPU, default preset, random batches of 16: 0.375 s/step sustained over
+# 5,970 steps (0.6 s as one padded batch)
 
 
 def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
@@ -81,10 +81,11 @@ def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
 
 def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, batch: int,
                   max_len: int, seed: int, progress: bool, device: str = 'cpu',
-                  micro: int = BASE_MICRO_BATCHES, group: int = 16) -> list[float]:
+                  micro: int = BASE_MICRO_BATCHES, group: int = 1) -> list[float]:
     """Pretrain ``base`` with LM loss on whole examples; return the loss per step.
 
-    Batches are length-grouped (:class:`~bb_agent.train.batches.LengthGroups`, ``group``).
+    ``group`` > 1 draws length-grouped batches (:class:`~bb_agent.train.batches.LengthGroups`);
+    1 draws plain random batches (the same rows as ``rng.sample`` would).
 
     Examples use the decoder's layout (prompt, ``<sep>``, program, ``<eos>``) and the loss
     covers the program given the request, so the base on its own (alpha = 0) is a working,
