@@ -88,6 +88,17 @@ class DemoClient:
     def _world(self, msg) -> None:
         self.world = msg
 
+    def stop_reasons(self, timeout: float = 1.0) -> str:
+        """Return why the latest STOP latched.
+
+        The executor stops on ``estop`` at once; the periodic SafetyStatus that carries the
+        reasons can arrive after the request's result, so wait for it up to ``timeout`` s.
+        """
+        end = time.monotonic() + timeout
+        while not self.latch_reasons and time.monotonic() < end:
+            time.sleep(0.02)
+        return '; '.join(self.latch_reasons) or f'no latched SafetyStatus within {timeout} s'
+
     @staticmethod
     def _wait(future, timeout: float):
         done = threading.Event()
@@ -97,6 +108,8 @@ class DemoClient:
     def request(self, step: Step, lines: list[str]) -> dict:
         """Run one request; return the result dict (``stages`` and ``nodes`` added)."""
         assert self.client.wait_for_server(timeout_sec=60.0), 'no agent'
+        if self.status is not None and not self.status.latched:
+            self.latch_reasons = []  # a STOP during this request fills it again
         stages, states = [], {}
 
         def feedback(fb):
@@ -216,7 +229,8 @@ def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,
             if out['question']:
                 say(f'  question: {out["question"]}')
             if out['outcome'] == 'STOPPED':
-                say('  safety monitor: ' + '; '.join(client.latch_reasons))
+                out['stop_reasons'] = client.stop_reasons()
+                say('  safety monitor: ' + out['stop_reasons'])
             if out['program'] and out['node_states']:
                 demo_report.plan_png(out['program'], out['node_states'],
                                      report / f'plan_{i}.png', f'{i}. {step.title}')

@@ -42,8 +42,7 @@ def plan_png(program: str, states: dict[str, int], path: Path, title: str) -> Pa
     ax.set_title(title, fontsize=9)
     ax.axis('off')
     ax.margins(0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches='tight')
     plt.close(fig)
     return path
 

@@ -46,6 +46,11 @@ def test_when_skill_keeps_failing_expect_retries_and_safe_pose(demo):
     assert step['nodes']['retries'] >= 1 and step['nodes']['safe_pose']
 
 
+def test_when_human_enters_expect_stop_with_the_monitors_reason(demo):
+    step = demo[1][4]
+    assert step['outcome'] == 'STOPPED' and 'human' in step['stop_reasons'], step
+
+
 def test_when_demo_finishes_expect_report_with_plan_graphs_and_vs_timeline(demo):
     ok, _results, report = demo
     assert ok
