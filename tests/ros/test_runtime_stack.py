@@ -75,13 +75,21 @@ def execute(ros, plan, token, world_hash, timeout=30.0):
     return ros.run_action(ros.execute, goal, timeout)
 
 
-def test_when_approved_plan_is_executed_expect_success_and_summary(ros):
+def monitor_stops(stack) -> str:
+    """Return the safety monitor's 'STOP latched' log lines (why it stopped)."""
+    return '\n'.join(line for line in stack.procs['safety_monitor'].lines
+                     if 'STOP latched' in line)
+
+
+def test_when_approved_plan_is_executed_expect_success_and_summary(ros, stack):
     plan, answer = check(ros, 's1 = pick(object=red_cup);\n'
                               's2 = place(object=red_cup, target=bin_a);\n')
     assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
     accepted, result = execute(ros, plan, answer.verdict.approval_token,
                                answer.verdict.world_hash)
-    assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_SUCCEEDED, result.error_msg
+    assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_SUCCEEDED, \
+        f'{result.error_msg}\n{monitor_stops(stack)}'
+
     assert result.summary.nodes_succeeded == 2 and not result.summary.safe_pose_commanded
 
 
@@ -110,7 +118,7 @@ def test_when_plan_breaks_a_safety_rule_expect_checker_rejection_with_reasons(ro
     assert not answer.verdict.approval_token and answer.verdict.violations
 
 
-def test_when_human_enters_during_motion_expect_stop_within_bound_then_reset(ros):
+def test_when_human_enters_during_motion_expect_stop_within_bound_then_reset(ros, stack):
     plan, answer = check(ros, 's1 = move_to(target=bin_b, speed=0.05 m/s);\n'
                               's2 = move_to(target=bin_a, speed=0.05 m/s);\n')
     assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
@@ -131,7 +139,7 @@ def test_when_human_enters_during_motion_expect_stop_within_bound_then_reset(ros
     ros.human.publish(Point(x=math.nan, y=math.nan, z=math.nan))
     assert ros.wait_until(lambda: ros.status[-1].v_s < 1.0, 2)
     reset = ros.call(ros.reset, Trigger.Request())
-    assert reset.success, reset.message
+    assert reset.success, f'{reset.message}\n{monitor_stops(stack)}'
     assert ros.wait_until(lambda: not ros.estop[-1].data, 2)
 
 
