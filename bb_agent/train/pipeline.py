@@ -62,7 +62,7 @@ def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
     summed token losses divided by the whole batch's token count, so the gradient is the
     whole batch's (right padding under a causal mask leaves every real token unchanged).
     """
-    rows = sorted(rows, key=lambda r: len(r.prompt()) + len(r.output))
+    rows = sorted(rows, key=trace_length)
     size = -(-len(rows) // max(1, micro))
     vocab = base.get_output_embeddings().weight.shape[0]
     batches = [make_batch(rows[i:i + size], tokenizer, max_len=max_len, new_constraint=None,
