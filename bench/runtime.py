@@ -35,7 +35,6 @@ def _ms(samples, keys):
 def run(repeats: int = 30) -> dict:
     """Run the benchmark; ``repeats`` samples of each measure (capped for runtime)."""
     from geometry_msgs.msg import Point
-    from rclpy.action import ActionClient
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 
@@ -53,8 +52,8 @@ def run(repeats: int = 30) -> dict:
     try:
         assert stack.wait_ready(180), 'stack did not come up'
         c = RosClient('bench_runtime')
-        handle = ActionClient(c.node, HandleRequest, 'handle_request')
-        execute = ActionClient(c.node, ExecutePlan, 'execute_plan')
+        handle = c.action(HandleRequest, 'handle_request')
+        execute = c.action(ExecutePlan, 'execute_plan')
         check = c.node.create_client(CheckPlan, 'check')
         reset = c.node.create_client(Trigger, 'safety/reset')
         human = c.node.create_publisher(Point, 'sim/human', 10)

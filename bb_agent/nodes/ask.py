@@ -41,10 +41,12 @@ def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = 
     node = rclpy.create_node('bb_agent_ask', context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
+    # Made before spinning starts: rclpy adds an ActionClient to its node before the client
+    # is complete, and a concurrently building wait set would kill the executor thread.
+    client = ActionClient(node, HandleRequest, 'handle_request')
     spin = threading.Thread(target=executor.spin, daemon=True)
     spin.start()
     try:
-        client = ActionClient(node, HandleRequest, 'handle_request')
         goal = HandleRequest.Goal(text=text, domain=domain, actor_id=actor,
                                   session_id=session, request_key=request_key,
                                   dry_run=dry_run)

@@ -41,6 +41,8 @@ PARAMS = (
     Param('defer_social', 0.6, 'chat deferral threshold (confidence)', 0.0, 1.0),
     Param('breaker_violations', 5, 'consecutive violations that switch to templates', 1, 1000),
     Param('breaker_cooldown_s', 60.0, 'template-mode cooldown (s)', 0.0, 3600.0),
+    Param('fault_stall_s', 0.0, 'fault injection: the model host stalls this long before '
+          'each decode step (s); the stall counts against timeout_s', 0.0, 60.0),
     Param('autostart', True, 'configure and activate on start'),
 )
 Resp = ProposePlan.Response
@@ -108,8 +110,15 @@ class BuilderNode(LifecycleNode):
         symbols = None
         if domain == 'robot' and world is not None:  # only ids that exist, only declared enums
             symbols = world_symbols(world, self.checker.schema('robot').enum_values())
-        result = self.planner.plan(request, context, cfg, symbols=symbols)
+        stall = self._stall if self.p['fault_stall_s'] > 0 else None
+        result = self.planner.plan(request, context, cfg, symbols=symbols, cancel=stall)
         return result.outcome.value, result.text, result.confidence
+
+    def _stall(self) -> bool:
+        # Fault injection, called before each decode step (the decoder's cancel hook, which
+        # runs ahead of its deadline check): a slow model host, deterministic on any CPU.
+        time.sleep(self.p['fault_stall_s'])
+        return False  # never a cancel
 
     def _ground(self, domain: str, request: str) -> str | None:
         world = self.live.get()

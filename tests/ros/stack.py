@@ -15,6 +15,7 @@ from tests.ros.harness import Proc
 
 BIN = Path(sys.executable).parent
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+SPIN_PERIOD_S = 0.02  # longest wait for the spin lock; messages wake the executor at once
 
 
 class Stack:
@@ -43,7 +44,12 @@ class Stack:
 
 
 class RosClient:
-    """One node in its own context, spun by a background executor."""
+    """One node in its own context, spun by a background executor.
+
+    Make action clients with :meth:`action`: rclpy registers an ``ActionClient`` with its
+    node before the client is complete, and an executor building its wait set at that
+    moment dies (``'ActionClient' object has no attribute '_lock'``, seen in CI).
+    """
 
     def __init__(self, name: str) -> None:
         self.context = rclpy.Context()
@@ -51,8 +57,20 @@ class RosClient:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.spinning = threading.Lock()  # held while the executor waits or runs callbacks
+        self.running = True
+        self.thread = threading.Thread(target=self._spin, daemon=True)
         self.thread.start()
+
+    def _spin(self) -> None:
+        while self.running and self.context.ok():
+            with self.spinning:
+                self.executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+
+    def action(self, action_type, name: str) -> ActionClient:
+        """Return an action client on this node, made while the executor is between waits."""
+        with self.spinning:
+            return ActionClient(self.node, action_type, name)
 
     def call(self, client, request, timeout: float = 10.0):
         """Call a service; wait for the server first."""
@@ -120,6 +138,8 @@ class RosClient:
             time.sleep(0.2)
 
     def close(self) -> None:
+        self.running = False
+        self.thread.join(5.0)
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)

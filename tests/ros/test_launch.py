@@ -56,13 +56,12 @@ def launch_description():
 
 @pytest.mark.launch(fixture=launch_description)
 def test_when_launched_expect_the_agent_to_serve_handle_request():
-    from rclpy.action import ActionClient
 
     from bb_msgs.action import HandleRequest
     from tests.ros.stack import RosClient
     client = RosClient('launch_test_client')
     try:
-        action = ActionClient(client.node, HandleRequest, 'handle_request')
+        action = client.action(HandleRequest, 'handle_request')
         assert action.wait_for_server(timeout_sec=120.0)
     finally:
         client.close()

@@ -12,7 +12,6 @@ import uuid
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point
 import pytest
-from rclpy.action import ActionClient
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
@@ -47,7 +46,7 @@ def stack(repo_root, tmp_path_factory):
 def ros(stack):
     c = RosClient('runtime_test_client')
     c.check = c.node.create_client(CheckPlan, 'check')
-    c.execute = ActionClient(c.node, ExecutePlan, 'execute_plan')
+    c.execute = c.action(ExecutePlan, 'execute_plan')
     c.reset = c.node.create_client(Trigger, 'safety/reset')
     c.human = c.node.create_publisher(Point, 'sim/human', 10)
     c.status = c.collect(SafetyStatus, 'safety/status')
