@@ -155,6 +155,7 @@ def run_train(args: argparse.Namespace) -> int:
         recipe.get('base_steps', 1000)
     cfg = PipelineConfig(preset=load_preset(args.preset), base_steps=base_steps,
                          base_lr=args.base_lr or recipe.get('base_lr', 3e-3),
+                         base_length_group=recipe.get('base_length_group', 1),
                          rail=TrainConfig.model_validate(rail), base_dir=args.base_dir,
                          device=_device(args.device))
     out = run_pipeline(traces, grammar, cfg, args.out, schema_hash=schema_hash,

@@ -37,6 +37,7 @@ class PipelineConfig:
     preset: ModelPreset
     base_steps: int = 300
     base_lr: float = 3e-3
+    base_length_group: int = 1  # base batches: 1 plain random, > 1 length-grouped
     rail: TrainConfig = TrainConfig()
     base_dir: str | None = None  # a local HF model to use as the base instead
     device: str = 'cpu'  # where training runs ('cpu', 'cuda'); checkpoints are saved on CPU
@@ -53,7 +54,7 @@ BASE_MICRO_BATCHES = 4  # length-sorted micro-batches per base step, the whole b
 
 
 def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
-                     device: str = 'cpu') -> float:
+                     device: str = 'cpu', cache: dict | None = None) -> float:
     """Accumulate on ``base`` the gradient of the LM loss of ``rows``; return the loss.
 
     The loss is the mean over every program token (and EOS) of the batch given its request.
@@ -61,12 +62,14 @@ def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
     its longest example, so similar lengths together pad far less. Each micro-batch adds its
     summed token losses divided by the whole batch's token count, so the gradient is the
     whole batch's (right padding under a causal mask leaves every real token unchanged).
+    ``cache``: see :func:`~bb_agent.train.batches.make_batch`.
     """
     rows = sorted(rows, key=trace_length)
     size = -(-len(rows) // max(1, micro))
     vocab = base.get_output_embeddings().weight.shape[0]
     batches = [make_batch(rows[i:i + size], tokenizer, max_len=max_len, new_constraint=None,
-                          vocab=vocab).to(device) for i in range(0, len(rows), size)]
+                          vocab=vocab, cache=cache).to(device)
+               for i in range(0, len(rows), size)]
     # Position t of ``target`` predicts token t + 1, a program token (never the last column).
     count = max(1, sum(int(b.target.sum()) for b in batches))
     total = 0.0
@@ -95,7 +98,9 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     rng = random.Random(seed)
     rows = traces.splits['train']
     groups = LengthGroups([trace_length(t) for t in rows], batch, group)
-    opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01)
+    # fused: one kernel for the whole update (the same AdamW; 12 -> 6 ms a step on the CPU)
+    opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01, fused=True)
+    cache: dict = {}  # encodings of the training rows, made once
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 2),
                                                 pct_start=0.1)
     base.train()
@@ -103,7 +108,8 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
         opt.zero_grad(set_to_none=True)
         curve.append(base_lm_backward(base, [rows[i] for i in groups.next(rng)], tokenizer,
-                                      max_len=max_len, micro=micro, device=device))
+                                      max_len=max_len, micro=micro, device=device,
+                                      cache=cache))
         torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
         opt.step()
         sched.step()
@@ -135,7 +141,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
                                    lr=cfg.base_lr, batch=cfg.rail.batch_size,
                                    max_len=cfg.rail.max_len, seed=cfg.rail.seed,
                                    progress=progress, device=cfg.device,
-                                   group=cfg.rail.length_group)
+                                   group=cfg.base_length_group)
         model.base.requires_grad_(False)  # frozen from here on
     model.to(cfg.device)
     vocab = model.base.get_output_embeddings().weight.shape[0]
@@ -149,6 +155,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
     save_checkpoint(model, tokenizer, grammar, out, config={
         'preset': cfg.preset.model_dump(), 'train': cfg.rail.model_dump(),
         'base_steps': cfg.base_steps, 'base_dir': cfg.base_dir, 'base_lr': cfg.base_lr,
+        'base_length_group': cfg.base_length_group,
         'schema_sha256': schema_hash},
         metrics={'base_lm_loss': base_curve[-1:], 'final': records[-1] if records else {},
                  'best_val_token_accuracy': trainer.best_val,

@@ -76,12 +76,14 @@ class RailTrainer:
                                    cfg.length_group)
         self.vocab = model.base.get_output_embeddings().weight.shape[0]
         self.device = next(model.parameters()).device
+        self.encodings: dict = {}  # make_batch's cache: each row is tokenized once
 
     # --- one step --------------------------------------------------------------------
     def batch(self, rows) -> Batch:
         """Encode ``rows`` with grammar masks."""
         return make_batch(rows, self.tok, max_len=self.cfg.max_len,
-                          new_constraint=self.new_constraint, vocab=self.vocab).to(self.device)
+                          new_constraint=self.new_constraint, vocab=self.vocab,
+                          cache=self.encodings).to(self.device)
 
     def objectives(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict]:
         """Return the task and constraint losses (tensors) and extra metrics."""
@@ -148,7 +150,7 @@ class RailTrainer:
         for i in range(0, len(rows), self.cfg.batch_size):
             batch = make_batch(rows[i:i + self.cfg.batch_size], self.tok,
                                max_len=self.cfg.max_len, new_constraint=None,
-                               vocab=self.vocab).to(self.device)
+                               vocab=self.vocab, cache=self.encodings).to(self.device)
             good = self.model.forward_at(batch.ids, batch.target).logits.argmax(-1) \
                 == batch.gold()  # (N,)
             row = batch.target.nonzero()[:, 0]  # (N,) the example of each target position
