@@ -211,6 +211,29 @@ def test_when_base_batch_is_split_by_length_expect_the_whole_batch_loss_and_grad
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize('mask', [False, True])
+def test_when_batch_encodings_are_cached_expect_the_same_batches(corpus, mask):
+    from bb_agent.core.grammar import load_grammar, specialise
+    from bb_agent.core.schema import load_schema
+    from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
+    from bb_agent.train.batches import make_batch
+    from bb_agent.train.pipeline import corpus_texts
+    from bb_agent.train.tokenizer import train_bpe
+    data = load_traces(corpus / 'robot')
+    tok = train_bpe(corpus_texts(data), 600)
+    grammar = specialise(load_grammar('robot_dsl'), load_schema('robot').vocabulary())
+    llg = llg_tokenizer(tok, vocab_size=len(tok))
+    new = (lambda: GrammarConstraint(llg, grammar, len(tok))) if mask else None
+    rows, cache = data.splits['train'][:6], {}
+    for part in (rows[:4], rows[2:], rows[:4]):  # misses, then hits and misses, then hits
+        want = make_batch(part, tok, max_len=64, new_constraint=new, vocab=len(tok))
+        got = make_batch(part, tok, max_len=64, new_constraint=new, vocab=len(tok), cache=cache)
+        for field in ('ids', 'target', 'allowed', 'step_of', 'edges'):
+            a, b = getattr(want, field), getattr(got, field)
+            assert (a is None and b is None) or torch.equal(a, b), field
+    assert len(cache) == len(rows)
+
+
 @pytest.mark.parametrize('family', ['llama', 'gpt2'])
 def test_when_logits_are_taken_at_targets_only_expect_the_full_forwards_values(corpus,
                                                                               family):
