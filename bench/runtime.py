@@ -52,8 +52,8 @@ def run(repeats: int = 30) -> dict:
     try:
         assert stack.wait_ready(180), 'stack did not come up'
         c = RosClient('bench_runtime')
-        handle = c.action(HandleRequest, 'handle_request')
-        execute = c.action(ExecutePlan, 'execute_plan')
+        handle = c.action_client(HandleRequest, 'handle_request')
+        execute = c.action_client(ExecutePlan, 'execute_plan')
         check = c.node.create_client(CheckPlan, 'check')
         reset = c.node.create_client(Trigger, 'safety/reset')
         human = c.node.create_publisher(Point, 'sim/human', 10)

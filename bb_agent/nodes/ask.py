@@ -31,30 +31,17 @@ def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = 
         request_key: str = '', dry_run: bool = False, timeout: float = 300.0,
         on_stage=print) -> dict:
     """Send the request, report each stage through ``on_stage``, return the result dict."""
-    import rclpy
-    from rclpy.action import ActionClient
-    from rclpy.executors import SingleThreadedExecutor
-
+    from bb_agent.nodes.spun import SpunNode
     from bb_msgs.action import HandleRequest
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node('bb_agent_ask', context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    # Made before spinning starts: rclpy adds an ActionClient to its node before the client
-    # is complete, and a concurrently building wait set would kill the executor thread.
-    client = ActionClient(node, HandleRequest, 'handle_request')
-    spin = threading.Thread(target=executor.spin, daemon=True)
-    spin.start()
+    ros = SpunNode('bb_agent_ask')
     try:
+        client = ros.action_client(HandleRequest, 'handle_request')
         goal = HandleRequest.Goal(text=text, domain=domain, actor_id=actor,
                                   session_id=session, request_key=request_key,
                                   dry_run=dry_run)
         return send_goal(client, goal, timeout, on_stage)
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
+        ros.close()
 
 
 def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float = 30.0

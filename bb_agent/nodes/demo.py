@@ -54,20 +54,15 @@ class DemoClient:
 
     def __init__(self) -> None:
         from geometry_msgs.msg import Point
-        import rclpy
-        from rclpy.action import ActionClient
-        from rclpy.executors import SingleThreadedExecutor
         from std_srvs.srv import Trigger
 
+        from bb_agent.nodes.spun import SpunNode
         from bb_msgs.action import HandleRequest
         from bb_msgs.msg import SafetyStatus, WorldState
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node('bb_agent_demo', context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        self.ros = SpunNode('bb_agent_demo')
+        self.node = self.ros.node
         self.Point, self.Trigger, self.HandleRequest = Point, Trigger, HandleRequest
-        self.client = ActionClient(self.node, HandleRequest, 'handle_request')
+        self.client = self.ros.action_client(HandleRequest, 'handle_request')
         self.human = self.node.create_publisher(Point, 'sim/human', 10)
         self.reset = self.node.create_client(Trigger, 'safety/reset')
         self.vs: list[tuple[float, float, bool]] = []
@@ -77,7 +72,6 @@ class DemoClient:
         self.t0 = time.monotonic()
         self.node.create_subscription(SafetyStatus, 'safety/status', self._vs, 50)
         self.node.create_subscription(WorldState, 'world_state', self._world, 10)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
 
     def _vs(self, msg) -> None:
         if msg.latched and not (self.status is not None and self.status.latched):
@@ -179,10 +173,7 @@ class DemoClient:
 
     def close(self) -> None:
         """Shut the client's ROS context down."""
-        import rclpy
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
+        self.ros.close()
 
 
 def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,

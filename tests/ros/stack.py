@@ -6,16 +6,14 @@ import sys
 import threading
 import time
 
-import rclpy
 from rclpy.action import ActionClient
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile
 
+from bb_agent.nodes.spun import SpunNode
 from tests.ros.harness import Proc
 
 BIN = Path(sys.executable).parent
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-SPIN_PERIOD_S = 0.02  # longest wait for the spin lock; messages wake the executor at once
 
 
 class Stack:
@@ -43,34 +41,8 @@ class Stack:
         return {name: proc.stop() for name, proc in self.procs.items()}
 
 
-class RosClient:
-    """One node in its own context, spun by a background executor.
-
-    Make action clients with :meth:`action`: rclpy registers an ``ActionClient`` with its
-    node before the client is complete, and an executor building its wait set at that
-    moment dies (``'ActionClient' object has no attribute '_lock'``, seen in CI).
-    """
-
-    def __init__(self, name: str) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.spinning = threading.Lock()  # held while the executor waits or runs callbacks
-        self.running = True
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        while self.running and self.context.ok():
-            with self.spinning:
-                self.executor.spin_once(timeout_sec=SPIN_PERIOD_S)
-
-    def action(self, action_type, name: str) -> ActionClient:
-        """Return an action client on this node, made while the executor is between waits."""
-        with self.spinning:
-            return ActionClient(self.node, action_type, name)
+class RosClient(SpunNode):
+    """A test's node in its own context (see :class:`~bb_agent.nodes.spun.SpunNode`)."""
 
     def call(self, client, request, timeout: float = 10.0):
         """Call a service; wait for the server first."""
@@ -136,10 +108,3 @@ class RosClient:
             assert time.monotonic() < deadline, [s.reasons for s in status[-3:]]
             self.call(reset, Trigger.Request())
             time.sleep(0.2)
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(5.0)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)

@@ -7,7 +7,11 @@ with a short timeout.
 """
 
 import json
+import os
+from pathlib import Path
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -59,7 +63,7 @@ def monkeypatch_module():
 @pytest.fixture(scope='module')
 def ros(stack):
     c = RosClient('agent_test_client')
-    c.handle = c.action(HandleRequest, 'handle_request')
+    c.handle = c.action_client(HandleRequest, 'handle_request')
     c.propose = c.node.create_client(ProposePlan, 'propose')
     c.approve = c.node.create_client(OperatorDecision, 'approve')
     c.exec_status = c.collect(NodeStatus, 'execution/status', 100)
@@ -182,6 +186,20 @@ def test_when_http_client_calls_the_bridge_expect_agent_result_or_typed_refusal(
     got_status, body = http(method, path, data)
     assert got_status == status, body
     assert {k: body.get(k) for k in fields} == fields
+
+
+@pytest.mark.parametrize('argv,rc,expected', [
+    (['go home', '--dry-run'], 0, ['"outcome": "SUCCEEDED"', 's1 = home();']),
+    (['put the red cup in bin A'], 0, ['"outcome": "DEFERRED"', '?']),
+    (['go home', '--domain', 'garden'], 2, ['invalid choice']),
+])
+def test_when_bb_agent_ask_is_run_expect_stages_and_result_printed(ros, argv, rc, expected):
+    done = subprocess.run([str(Path(sys.executable).parent / 'bb-agent'), 'ask', *argv,
+                           '--timeout', '60'], capture_output=True, text=True, timeout=120,
+                          env=os.environ.copy())
+    out = done.stdout + done.stderr
+    assert done.returncode == rc, out
+    assert all(text in out for text in expected), out
 
 
 def test_when_checker_is_down_expect_nothing_executes(ros, stack):

@@ -61,7 +61,7 @@ def test_when_launched_expect_the_agent_to_serve_handle_request():
     from tests.ros.stack import RosClient
     client = RosClient('launch_test_client')
     try:
-        action = client.action(HandleRequest, 'handle_request')
+        action = client.action_client(HandleRequest, 'handle_request')
         assert action.wait_for_server(timeout_sec=120.0)
     finally:
         client.close()

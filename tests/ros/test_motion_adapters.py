@@ -44,7 +44,7 @@ def robot(repo_root, env):
 def ros(robot):
     c = RosClient('adapter_test_client')
     c.check = c.node.create_client(CheckPlan, 'check')
-    c.execute = c.action(ExecutePlan, 'execute_plan')
+    c.execute = c.action_client(ExecutePlan, 'execute_plan')
     c.world = c.collect(WorldState, 'world_state')
     c.base = c.collect(PoseStamped, 'base/pose')
     assert c.wait_until(lambda: c.world and c.base, 15)

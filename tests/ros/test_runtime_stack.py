@@ -46,7 +46,7 @@ def stack(repo_root, tmp_path_factory):
 def ros(stack):
     c = RosClient('runtime_test_client')
     c.check = c.node.create_client(CheckPlan, 'check')
-    c.execute = c.action(ExecutePlan, 'execute_plan')
+    c.execute = c.action_client(ExecutePlan, 'execute_plan')
     c.reset = c.node.create_client(Trigger, 'safety/reset')
     c.human = c.node.create_publisher(Point, 'sim/human', 10)
     c.status = c.collect(SafetyStatus, 'safety/status')
