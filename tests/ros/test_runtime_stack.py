@@ -88,7 +88,6 @@ def test_when_approved_plan_is_executed_expect_success_and_summary(ros, stack):
                                answer.verdict.world_hash)
     assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_SUCCEEDED, \
         f'{result.error_msg}\n{monitor_stops(stack)}'
-
     assert result.summary.nodes_succeeded == 2 and not result.summary.safe_pose_commanded
 
 
