@@ -130,7 +130,7 @@ def run(repeats: int = 300) -> dict:
                                         len(big), passes)
 
     preset = load_preset('default')
-    small = train_bpe(corpus, preset.tokenizer.vocab_size)
+    small = train_bpe(corpus, preset.tokenizer.vocab_size, split=preset.tokenizer.split)
     model = build_model(preset, vocab_size=len(small), eos=small.eos_token_id)
     small_llg = llg_tokenizer(small, vocab_size=len(small))
     prompts = [small.encode(p) + [small.sep_token_id] for p in PROMPTS]

@@ -19,9 +19,11 @@ from bb_agent.model.rail import RailConfig
 
 
 class TokenizerPreset(StrictModel):
-    """Tokenizer size."""
+    """Tokenizer size and pre-tokenization."""
 
     vocab_size: int = Field(ge=260, le=262144, description='BPE vocabulary (tokens)')
+    split: Literal['gpt2', 'code'] = Field(
+        'code', description='chunks BPE merges stay within (bb_agent.train.tokenizer)')
 
 
 class BasePreset(StrictModel):

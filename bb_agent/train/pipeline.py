@@ -132,7 +132,8 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         model = BuilderModel.from_base_dir(cfg.base_dir, cfg.preset.rail.config())
         base_curve: list[float] = []
     else:
-        tokenizer = train_bpe(corpus_texts(traces), cfg.preset.tokenizer.vocab_size)
+        tokenizer = train_bpe(corpus_texts(traces), cfg.preset.tokenizer.vocab_size,
+                              split=cfg.preset.tokenizer.split)
         model = build_model(cfg.preset, vocab_size=len(tokenizer), eos=tokenizer.eos_token_id,
                             seed=cfg.rail.seed)
         model.to(cfg.device)
