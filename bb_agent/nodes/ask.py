@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
+
+from bb_agent.nodes.spun import SpunNode, wait_future
 
 STAGES = ('received', 'proposing', 'checking', 'repairing', 'awaiting approval', 'executing',
           'done')
@@ -31,7 +32,6 @@ def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = 
         request_key: str = '', dry_run: bool = False, timeout: float = 300.0,
         on_stage=print) -> dict:
     """Send the request, report each stage through ``on_stage``, return the result dict."""
-    from bb_agent.nodes.spun import SpunNode
     from bb_msgs.action import HandleRequest
     ros = SpunNode('bb_agent_ask')
     try:
@@ -60,17 +60,13 @@ def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float 
             on_stage(f'  [{STAGES[f.stage] if f.stage < len(STAGES) else f.stage}] '
                      f'{f.message}')
 
-    done = threading.Event()
-    sent = client.send_goal_async(goal, feedback_callback=feedback)
-    sent.add_done_callback(lambda _f: done.set())
-    if not done.wait(30.0) or not sent.result().accepted:
+    handle = wait_future(client.send_goal_async(goal, feedback_callback=feedback), 30.0)
+    if handle is None or not handle.accepted:
         return {'outcome': 'UNAVAILABLE', 'error_msg': 'the agent refused the request'}
-    finished = threading.Event()
-    result_future = sent.result().get_result_async()
-    result_future.add_done_callback(lambda _f: finished.set())
-    if not finished.wait(timeout):
+    answer = wait_future(handle.get_result_async(), timeout)
+    if answer is None:
         return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
-    return result_dict(result_future.result().result)
+    return result_dict(answer.result)
 
 
 def print_result(result: dict) -> None:

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import math
 from pathlib import Path
-import threading
 import time
 
 from bb_agent.nodes.ask import STAGES, result_dict
+from bb_agent.nodes.spun import SpunNode, wait_future
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ class DemoClient:
         from geometry_msgs.msg import Point
         from std_srvs.srv import Trigger
 
-        from bb_agent.nodes.spun import SpunNode
         from bb_msgs.action import HandleRequest
         from bb_msgs.msg import SafetyStatus, WorldState
         self.ros = SpunNode('bb_agent_demo')
@@ -93,12 +92,6 @@ class DemoClient:
             time.sleep(0.02)
         return '; '.join(self.latch_reasons) or f'no latched SafetyStatus within {timeout} s'
 
-    @staticmethod
-    def _wait(future, timeout: float):
-        done = threading.Event()
-        future.add_done_callback(lambda _f: done.set())
-        return future.result() if done.wait(timeout) else None
-
     def request(self, step: Step, lines: list[str]) -> dict:
         """Run one request; return the result dict (``stages`` and ``nodes`` added)."""
         assert self.client.wait_for_server(timeout_sec=60.0), 'no agent'
@@ -121,13 +114,13 @@ class DemoClient:
                 *step.human_at))
             time.sleep(0.5)  # the world state carries the person before the request
         goal = self.HandleRequest.Goal(text=step.text, domain='robot', actor_id='demo')
-        handle = self._wait(self.client.send_goal_async(goal, feedback_callback=feedback), 30)
+        handle = wait_future(self.client.send_goal_async(goal, feedback_callback=feedback), 30)
         if step.human_after_s is not None:
             time.sleep(step.human_after_s)
             ee = self.world.robot.end_effector.position
             self.human.publish(self.Point(x=ee.x + 0.15, y=ee.y, z=ee.z))
             lines.append('    (a human steps in, 0.15 m from the gripper)')
-        result = self._wait(handle.get_result_async(), 300).result
+        result = wait_future(handle.get_result_async(), 300).result
         out = result_dict(result)
         out.update(stages=stages, node_states=states)
         return out
@@ -137,7 +130,7 @@ class DemoClient:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            answer = self._wait(self.reset.call_async(self.Trigger.Request()), 5.0)
+            answer = wait_future(self.reset.call_async(self.Trigger.Request()), 5.0)
             if answer is not None and answer.success:
                 return answer.message
         return None

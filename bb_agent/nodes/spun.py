@@ -7,13 +7,24 @@ ordinary (blocking) code; this thread answers their futures and subscriptions me
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-import rclpy
-from rclpy.action import ActionClient
-from rclpy.executors import SingleThreadedExecutor
+if TYPE_CHECKING:  # rclpy is imported when a node is made: wait_future needs none of it
+    from rclpy.action import ActionClient
 
 SPIN_PERIOD_S = 0.02  # longest wait for the spin lock; messages wake the executor at once
 JOIN_S = 5.0  # how long close() waits for the spin thread (one SPIN_PERIOD_S in practice)
+
+
+def wait_future(future, timeout: float):
+    """Return ``future``'s result once it is done, or None after ``timeout`` seconds.
+
+    For code outside the executor (its node spun by another thread): the future is
+    completed by that thread, so this only blocks the caller.
+    """
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    return future.result() if done.wait(timeout) else None
 
 
 class SpunNode:
@@ -28,6 +39,8 @@ class SpunNode:
     """
 
     def __init__(self, name: str) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(name, context=self.context)
@@ -45,6 +58,7 @@ class SpunNode:
 
     def action_client(self, action_type, name: str) -> ActionClient:
         """Return an action client on this node, made while the executor is between waits."""
+        from rclpy.action import ActionClient
         with self.spinning:
             return ActionClient(self.node, action_type, name)
 
@@ -54,4 +68,4 @@ class SpunNode:
         self.thread.join(JOIN_S)
         self.executor.shutdown()
         self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.context.try_shutdown()

@@ -3,13 +3,12 @@
 import os
 from pathlib import Path
 import sys
-import threading
 import time
 
 from rclpy.action import ActionClient
 from rclpy.qos import DurabilityPolicy, QoSProfile
 
-from bb_agent.nodes.spun import SpunNode
+from bb_agent.nodes.spun import SpunNode, wait_future
 from tests.ros.harness import Proc
 
 BIN = Path(sys.executable).parent
@@ -61,10 +60,9 @@ class RosClient(SpunNode):
 
     @staticmethod
     def wait(future, timeout: float):
-        done = threading.Event()
-        future.add_done_callback(lambda _f: done.set())
-        assert done.wait(timeout), 'no answer in time'
-        return future.result()
+        result = wait_future(future, timeout)
+        assert result is not None, 'no answer in time'
+        return result
 
     def run_action(self, client: ActionClient, goal, timeout: float = 30.0, feedback=None):
         """Send a goal and return (accepted, result)."""
