@@ -39,9 +39,9 @@ def _world(args: argparse.Namespace, schema):
 
 def run(args: argparse.Namespace) -> int:
     """Check the program; print the verdict; return the exit code."""
-    from bb_agent.core.checker import check_plan
-    from bb_agent.core.parser import DslSyntaxError, parse_program
-    from bb_agent.core.repair import repair_plan
+    from bb_agent.core.check.checker import check_plan
+    from bb_agent.core.check.repair import repair_plan
+    from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
     from bb_agent.core.schema import load_schema
 
     try:

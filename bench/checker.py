@@ -8,8 +8,8 @@ the result rather than a guess.
 
 from __future__ import annotations
 
-from bb_agent.core.checker import check_plan
-from bb_agent.core.parser import parse_program
+from bb_agent.core.check.checker import check_plan
+from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import load_world

@@ -16,7 +16,7 @@ import sys
 import sysconfig
 import time
 
-from bb_agent.core.grammar import load_grammar, specialise
+from bb_agent.core.dsl.grammar import load_grammar, specialise
 from bb_agent.core.resources import share_path
 from bb_agent.core.schema import load_schema
 from bench.timing import machine, percentile, time_calls

@@ -1,9 +1,9 @@
 """Pure-Python heart of bb_agent, free of rclpy and torch.
 
-Here live the robot DSL's typed AST and parser front-end, the plan graph, the plan
-checker and its repair passes, the V_s safety-value mathematics, runtime policies
-(deferral thresholds, retries, circuit breakers), the typed outcome and error-code
-registry shared with bb_msgs, and the pydantic schemas for every config file. All of
-it is deterministic and unit-tested with plain pytest; nodes, the decoder and the
-trainer call into it rather than re-implementing any of it.
+Sub-packages follow the pipeline: :mod:`.dsl` (grammar, parser, AST), :mod:`.check` (the
+plan checker's stages, repair, approval tokens) and :mod:`.safety_model` (the one robot
+safety model: V_s terms, hazards, kinematics, swept paths). Beside them: the typed outcome
+registry shared with bb_msgs, config and world schemas, the execution engine and the
+request gateway. Deterministic and unit-tested with plain pytest; nodes, the decoder and
+the trainer call into it rather than re-implementing any of it.
 """

@@ -26,9 +26,9 @@ import enum
 import threading
 import time
 
-from bb_agent.core import program as p
+from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.dsl import program as p
 from bb_agent.core.outcomes import ErrorCode, Outcome
-from bb_agent.core.plan_graph import PlanGraph, PlanNode
 from bb_agent.core.schema import DomainSchema
 
 

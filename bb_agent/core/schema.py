@@ -18,10 +18,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 import yaml
 
+from bb_agent.core.dsl.units import UNITS
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.resources import config_path
 from bb_agent.core.strict_model import StrictModel, validation_message
-from bb_agent.core.units import UNITS
 
 DOMAINS = ('robot', 'api_json', 'phone', 'social')  # the shipped schemas, config/domains/
 RESERVED_SKILLS = frozenset({'if', 'parallel', 'repeat', 'after'})
@@ -35,7 +35,7 @@ class ArgSpec(StrictModel):
 
     type: Literal['number', 'integer', 'string', 'bool', 'enum', 'object', 'location', 'pose']
     description: str = ''
-    unit: str | None = None  # base unit for number/integer (see bb_agent.core.units)
+    unit: str | None = None  # base unit for number/integer (see bb_agent.core.dsl.units)
     range: tuple[float, float] | None = None  # inclusive, in ``unit``
     values: tuple[str, ...] = ()  # enum members
     default: Any = None  # used when absent; for a required argument, what repair fills in

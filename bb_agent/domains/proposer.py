@@ -11,7 +11,7 @@ Before any of these, ``ground`` may defer a request that does not say which obje
 means (robot: :mod:`bb_agent.domains.robot.grounding`).
 
 The pre-check asks whether a plan is well formed: approved, or blocked only by safety
-codes (:func:`~bb_agent.core.violations.well_formed`). A faithful plan of an unsafe request
+codes (:func:`~bb_agent.core.check.violations.well_formed`). A faithful plan of an unsafe request
 goes on to the plan checker, which rejects it with its reasons; only malformed plans fall
 back. Circuit breaker: ``breaker_violations`` consecutive proposals that fail the pre-check
 switch the domain to template mode for ``breaker_cooldown_s``.

@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from bb_agent.core.grammar import Grammar, grammar_from_text
+from bb_agent.core.dsl.grammar import Grammar, grammar_from_text
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.resources import ResourceNotFoundError, share_path
 

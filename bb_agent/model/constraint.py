@@ -1,7 +1,7 @@
 """Grammar constraints for decoding: llguidance matchers over the domain's own grammar.
 
-The grammar text comes from :mod:`bb_agent.core.grammar` (the file the checker parses,
-specialised with the schema's vocabulary); :func:`~bb_agent.core.grammar.llguidance_text`
+The grammar text comes from :mod:`bb_agent.core.dsl.grammar` (the file the checker parses,
+specialised with the schema's vocabulary); :func:`~bb_agent.core.dsl.grammar.llguidance_text`
 adds the options that make llguidance accept exactly what lark accepts.
 """
 
@@ -12,7 +12,7 @@ import llguidance.hf
 import numpy as np
 import torch
 
-from bb_agent.core.grammar import Grammar, llguidance_text
+from bb_agent.core.dsl.grammar import Grammar, llguidance_text
 from bb_agent.core.outcomes import BBError, ErrorCode
 
 

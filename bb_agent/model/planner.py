@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import threading
 
-from bb_agent.core.grammar import restrict_symbols
+from bb_agent.core.dsl.grammar import restrict_symbols
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import prompt_text
 from bb_agent.model.checkpoint import Checkpoint
@@ -66,7 +66,7 @@ class Planner:
         Args:
             symbols: when given, symbol values (object and bin ids, enum members) are
                 limited to these: the ids of the current world plus the schema's enums
-                (see :func:`~bb_agent.core.grammar.restrict_symbols`).
+                (see :func:`~bb_agent.core.dsl.grammar.restrict_symbols`).
         """
         cfg = cfg or DecodeConfig(greedy=True)
         grammar = restrict_symbols(self.checkpoint.grammar, symbols) if symbols else None

@@ -16,10 +16,10 @@ import rclpy
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 
-from bb_agent.core.check_service import CheckService
+from bb_agent.core.check.check_service import CheckService
+from bb_agent.core.check.violations import well_formed
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context, world_symbols
-from bb_agent.core.violations import well_formed
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.latest import LiveWorld

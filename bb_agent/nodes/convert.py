@@ -6,10 +6,10 @@ import json
 
 from geometry_msgs.msg import Point, Pose, Vector3
 
-from bb_agent.core.checker import Verdict
+from bb_agent.core.check.checker import Verdict
+from bb_agent.core.check.plan_graph import format_guard
 from bb_agent.core.execution import plain
 from bb_agent.core.outcomes import BBError
-from bb_agent.core.plan_graph import format_guard
 from bb_agent.core.world import World, world_from_dict
 from bb_msgs.msg import (
     Argument,

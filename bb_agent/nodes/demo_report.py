@@ -14,8 +14,8 @@ STATE_COLOURS = {'pending': '#999999', 'running': '#1a66ff', 'retrying': '#ff990
 
 def plan_png(program: str, states: dict[str, int], path: Path, title: str) -> Path | None:
     """Draw the plan's DAG (layers left to right), nodes coloured by final state."""
-    from bb_agent.core.parser import parse_program
-    from bb_agent.core.plan_graph import build_graph
+    from bb_agent.core.check.plan_graph import build_graph
+    from bb_agent.core.dsl.parser import parse_program
     try:
         graph = build_graph(parse_program(program), max_nodes=256)
     except Exception:  # a rejected plan may not parse; nothing to draw

@@ -24,16 +24,16 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import Bool, Empty
 from visualization_msgs.msg import MarkerArray
 
-from bb_agent.core import program as p
-from bb_agent.core.approval_key import key_path, load_or_create_key
-from bb_agent.core.check_args import check_arguments
-from bb_agent.core.check_sim import literal_holds
-from bb_agent.core.checker import approval_token
+from bb_agent.core.check.approval_key import key_path, load_or_create_key
+from bb_agent.core.check.check_args import check_arguments
+from bb_agent.core.check.check_sim import literal_holds
+from bb_agent.core.check.checker import approval_token
+from bb_agent.core.check.plan_graph import build_graph, topological_order
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
+from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import CircuitBreaker, Engine, ExecOutcome, NodeState, RetryPolicy
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.core.parser import DslSyntaxError, parse_program
-from bb_agent.core.plan_graph import build_graph, topological_order
-from bb_agent.core.printer import print_program
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
 from bb_agent.nodes.latest import LiveWorld

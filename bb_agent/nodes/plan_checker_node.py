@@ -3,7 +3,7 @@
 Checks against the request's world state, else the latest ``world_state`` it subscribes
 to (a robot plan with neither is answered UNAVAILABLE: no check without a world). Verdicts
 are cached (LRU + TTL); approval tokens are HMAC'd with the approval key shared with the
-executor (:mod:`bb_agent.core.approval_key`).
+executor (:mod:`bb_agent.core.check.approval_key`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import uuid
 import rclpy
 from rclpy.node import Node
 
-from bb_agent.core.approval_key import key_path, load_or_create_key
-from bb_agent.core.check_service import CheckService
+from bb_agent.core.check.approval_key import key_path, load_or_create_key
+from bb_agent.core.check.check_service import CheckService
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
 from bb_agent.nodes.latest import Latest

@@ -1,6 +1,6 @@
 """The safety monitor's logic: V_s from live state, levels, the STOP latch and reset rules.
 
-Live V_s extends the checker's predicted V_s (:mod:`bb_agent.core.vs`) with a joint-limit
+Live V_s extends the checker's predicted V_s (:mod:`bb_agent.core.safety_model.vs`) with a joint-limit
 term; all terms are dimensionless and 0 is perfectly safe:
 
     V_s = w_v (v / v_max)^2 + w_f (f / f_max)^2 + w_h (c / d_h)^2 + w_e e + w_j j
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import enum
 import math
 
+from bb_agent.core.safety_model.vs import vs_terms
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.vs import vs_terms
 from bb_agent.core.world import Vec3
 
 W_JOINT = 0.8  # weight of the joint-limit term (dimensionless)

@@ -86,7 +86,7 @@ def _recipe(preset: str) -> dict:
 
 
 def _grammar(args: argparse.Namespace, card: dict):
-    from bb_agent.core.grammar import grammar_from_text, load_grammar, specialise
+    from bb_agent.core.dsl.grammar import grammar_from_text, load_grammar, specialise
     from bb_agent.core.schema import load_schema
     name = args.grammar or card.get('grammar')
     if not name:

@@ -14,12 +14,12 @@ import time
 import lark
 import networkx as nx
 
-from bb_agent.core.checker import check_plan
-from bb_agent.core.grammar import Grammar
+from bb_agent.core.check.checker import check_plan
+from bb_agent.core.check.violations import SAFETY_CODES
+from bb_agent.core.dsl.grammar import Grammar
 from bb_agent.core.outcomes import BBError
 from bb_agent.core.prompting import world_symbols
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.violations import SAFETY_CODES
 from bb_agent.core.world import world_from_dict
 from bb_agent.train.dataset import Trace
 

@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from bb_agent.core.grammar import Grammar
+from bb_agent.core.dsl.grammar import Grammar
 from bb_agent.model.builder import lm_logits_at
 from bb_agent.model.presets import ModelPreset, build_model
 from bb_agent.train.batches import LengthGroups, make_batch, trace_length

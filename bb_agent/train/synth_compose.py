@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from bb_agent.core.checker import check_plan
-from bb_agent.core.parser import parse_program
-from bb_agent.core.plan_graph import build_graph
+from bb_agent.core.check.checker import check_plan
+from bb_agent.core.check.plan_graph import build_graph
+from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.schema import DomainSchema
 from bb_agent.train.synth_robot import (
     DISTRACTORS,

@@ -19,7 +19,7 @@ import random
 
 import lark
 
-from bb_agent.core.grammar import load_grammar
+from bb_agent.core.dsl.grammar import load_grammar
 from bb_agent.core.schema import load_schema
 from bb_agent.train.dataset import write_split
 from bb_agent.train.synth_compose import make_example

@@ -9,7 +9,7 @@ def small_tokenizer():
     import llguidance
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from bb_agent.core.grammar import load_grammar
+    from bb_agent.core.dsl.grammar import load_grammar
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -2,8 +2,8 @@
 
 from hypothesis import strategies as st
 
-from bb_agent.core import program as p
-from bb_agent.core.units import UNITS
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.units import UNITS
 
 NAMES = st.from_regex(r'[a-zA-Z_][a-zA-Z0-9_]{0,8}', fullmatch=True)
 SYMBOLS = NAMES.filter(lambda n: n not in ('true', 'false'))

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from bb_agent.core.checker import check_plan, verify_token
-from bb_agent.core.repair import repair_plan
+from bb_agent.core.check.checker import check_plan, verify_token
+from bb_agent.core.check.repair import repair_plan
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import load_world
@@ -48,7 +48,7 @@ def run_golden(path: Path) -> dict:
 
 
 def test_when_golden_set_counted_expect_at_least_40_with_every_violation_class():
-    from bb_agent.core.violations import Code
+    from bb_agent.core.check.violations import Code
     assert len(PROGRAMS) >= 40
     seen = {v['code'] for p in PROGRAMS if p.with_suffix('.json').exists()
             for v in json.loads(p.with_suffix('.json').read_text())['violations']}
@@ -77,7 +77,7 @@ def test_when_golden_program_checked_expect_pinned_verdict(path):
     ('24_bad_arg_range', False),
 ])
 def test_when_builder_prechecks_a_plan_expect_only_malformed_plans_to_fall_back(stem, expected):
-    from bb_agent.core.violations import Code, Severity, Violation, well_formed
+    from bb_agent.core.check.violations import Code, Severity, Violation, well_formed
     got = json.loads((GOLDEN / 'robot' / f'{stem}.json').read_text())
     violations = [Violation(Code[v['code']], v['node_id'], v['message'],
                             Severity[v['severity']]) for v in got['violations']]

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import pytest
 
-from bb_agent.core import program as p
-from bb_agent.core.checker import check_plan
+from bb_agent.core.check.checker import check_plan
+from bb_agent.core.check.violations import Code
+from bb_agent.core.dsl import program as p
 from bb_agent.core.schema import load_schema
-from bb_agent.core.violations import Code
 from bb_agent.core.world import World, WorldObject
 
 # --- an independent model of the world and of seven skills -----------------------------

@@ -9,8 +9,8 @@ import lark
 import llguidance
 import pytest
 
-from bb_agent.core.grammar import grammar_from_text, llguidance_text, load_grammar, specialise
-from bb_agent.core.json_grammar import endpoint_grammar
+from bb_agent.core.dsl.grammar import grammar_from_text, llguidance_text, load_grammar, specialise
+from bb_agent.core.dsl.json_grammar import endpoint_grammar
 from bb_agent.core.schema import load_schema
 
 ROBOT_OK = [

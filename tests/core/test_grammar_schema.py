@@ -7,8 +7,8 @@ import lark
 import llguidance
 import pytest
 
-from bb_agent.core.grammar import llguidance_text, load_grammar, specialise
-from bb_agent.core.json_grammar import endpoint_grammar
+from bb_agent.core.dsl.grammar import llguidance_text, load_grammar, specialise
+from bb_agent.core.dsl.json_grammar import endpoint_grammar
 from bb_agent.core.outcomes import BBError
 from bb_agent.core.schema import COMPUTED_PREDICATES, load_schema, schema_from_file
 

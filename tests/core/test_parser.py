@@ -4,8 +4,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import pytest
 
-from bb_agent.core import program as p
-from bb_agent.core.parser import (
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.parser import (
     DslSyntaxError,
     ProgramTooLargeError,
     UnexpectedCharacterError,
@@ -13,7 +13,7 @@ from bb_agent.core.parser import (
     UnexpectedTokenError,
     parse_program,
 )
-from bb_agent.core.printer import format_number, print_program
+from bb_agent.core.dsl.printer import format_number, print_program
 from tests.core.strategies import PROGRAMS
 
 EXAMPLE = """# put the cup away

@@ -4,13 +4,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import pytest
 
-from bb_agent.core import program as p
-from bb_agent.core.checker import approval_token, check_plan, verify_token
+from bb_agent.core.check.checker import approval_token, check_plan, verify_token
+from bb_agent.core.check.repair import repair_plan
+from bb_agent.core.check.verdict_cache import VerdictCache, cache_key
+from bb_agent.core.dsl import program as p
 from bb_agent.core.outcomes import Severity
-from bb_agent.core.repair import repair_plan
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
-from bb_agent.core.verdict_cache import VerdictCache, cache_key
 from bb_agent.core.world import load_world
 from tests.core.test_checker_properties import PLANS, WORLDS
 

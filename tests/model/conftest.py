@@ -24,7 +24,7 @@ def tiny_base(kind: str, vocab: int, eos: int):
 @pytest.fixture(scope='session')
 def hf_tokenizer():
     """Return a byte-level BPE fast tokenizer (512 tokens) trained here on our grammars."""
-    from bb_agent.core.grammar import load_grammar
+    from bb_agent.core.dsl.grammar import load_grammar
     from bb_agent.train.tokenizer import train_bpe
 
     corpus = [load_grammar(g).text for g in ('robot_dsl', 'api_json', 'phone_callflow',

@@ -6,8 +6,8 @@ import lark
 import pytest
 import torch
 
-from bb_agent.core.grammar import load_grammar, specialise
-from bb_agent.core.json_grammar import endpoint_grammar
+from bb_agent.core.dsl.grammar import load_grammar, specialise
+from bb_agent.core.dsl.json_grammar import endpoint_grammar
 from bb_agent.core.schema import load_schema
 from bb_agent.model.backends import TorchBackend
 from bb_agent.model.constraint import GrammarConstraint

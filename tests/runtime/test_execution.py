@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from bb_agent.core.check_args import check_arguments
+from bb_agent.core.check.check_args import check_arguments
+from bb_agent.core.check.plan_graph import build_graph
+from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.execution import (
     CircuitBreaker,
     Engine,
@@ -15,8 +17,6 @@ from bb_agent.core.execution import (
     SkillResult,
 )
 from bb_agent.core.outcomes import ErrorCode
-from bb_agent.core.parser import parse_program
-from bb_agent.core.plan_graph import build_graph
 from bb_agent.core.resources import config_path
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import load_world

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bb_agent.core.checker import check_plan
-from bb_agent.core.parser import parse_program
+from bb_agent.core.check.checker import check_plan
+from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.prompting import world_context
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import world_from_dict
@@ -124,8 +124,8 @@ WORLD = {'objects': [
     'Push the blue block left by 5 cm.',
 ])
 def test_when_default_model_plans_expect_a_valid_program_under_the_strict_mask(request_text):
+    from bb_agent.core.check.violations import Code
     from bb_agent.core.prompting import world_symbols
-    from bb_agent.core.violations import Code
     from bb_agent.model.checkpoint import load_checkpoint
     from bb_agent.model.decoding import DecodeOutcome
     from bb_agent.model.planner import Planner

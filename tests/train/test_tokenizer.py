@@ -52,7 +52,7 @@ def test_when_split_is_code_expect_fewer_tokens_than_gpt2(tokenizers):
 
 @pytest.mark.parametrize('split', sorted(SPLIT_PATTERNS))
 def test_when_tokens_span_grammar_terminals_expect_the_mask_to_accept_gold(tokenizers, split):
-    from bb_agent.core.grammar import load_grammar, specialise
+    from bb_agent.core.dsl.grammar import load_grammar, specialise
     from bb_agent.core.schema import load_schema
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     tok = tokenizers[split]

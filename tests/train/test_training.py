@@ -106,7 +106,7 @@ def test_when_constraint_is_violated_then_met_expect_dual_rises_then_returns_to_
 
 
 def test_when_trainer_runs_a_few_dozen_steps_expect_lm_loss_to_fall(corpus, tmp_path):
-    from bb_agent.core.grammar import load_grammar, specialise
+    from bb_agent.core.dsl.grammar import load_grammar, specialise
     from bb_agent.core.schema import load_schema
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.model.presets import build_model, load_preset
@@ -213,7 +213,7 @@ def test_when_base_batch_is_split_by_length_expect_the_whole_batch_loss_and_grad
 
 @pytest.mark.parametrize('mask', [False, True])
 def test_when_batch_encodings_are_cached_expect_the_same_batches(corpus, mask):
-    from bb_agent.core.grammar import load_grammar, specialise
+    from bb_agent.core.dsl.grammar import load_grammar, specialise
     from bb_agent.core.schema import load_schema
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.train.batches import make_batch
@@ -290,7 +290,7 @@ def test_when_batches_are_length_grouped_expect_every_row_equally_and_less_paddi
 
 
 def test_when_rail_training_resumes_expect_it_to_continue_where_it_stopped(corpus, tmp_path):
-    from bb_agent.core.grammar import load_grammar, specialise
+    from bb_agent.core.dsl.grammar import load_grammar, specialise
     from bb_agent.core.schema import load_schema
     from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.model.presets import build_model, load_preset

@@ -1,7 +1,7 @@
 """Typed AST of a robot DSL program (grammars/robot_dsl.lark).
 
 The parser builds these frozen dataclasses; the printer turns them back into canonical
-text; :mod:`bb_agent.core.plan_graph` flattens them into plan nodes with edges and guards.
+text; :mod:`bb_agent.core.check.plan_graph` flattens them into plan nodes with edges and guards.
 Source positions (``line``, ``column``) never take part in equality, so a program and its
 reprinted, reparsed self compare equal.
 """

@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bb_agent.core import program as p
-from bb_agent.core.checker import Verdict, check_plan
+from bb_agent.core.check.checker import Verdict, check_plan
+from bb_agent.core.check.violations import Code
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
+from bb_agent.core.dsl.printer import format_value
 from bb_agent.core.outcomes import Severity
-from bb_agent.core.parser import DslSyntaxError, parse_program
-from bb_agent.core.printer import format_value
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.violations import Code
 from bb_agent.core.world import World
 
 
@@ -88,7 +88,7 @@ def repair_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
 
     Args:
         source: program text or program.
-        schema, world: as for :func:`~bb_agent.core.checker.check_plan`.
+        schema, world: as for :func:`~bb_agent.core.check.checker.check_plan`.
         context: values for absent required arguments, by argument name.
         max_rounds: repair/re-check rounds before giving up.
         check_kwargs: passed to ``check_plan`` (budget_s, predictor, token_key).

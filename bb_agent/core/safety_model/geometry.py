@@ -8,9 +8,9 @@ checker fails closed on what it cannot verify.
 
 from __future__ import annotations
 
-from bb_agent.core import program as p
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.units import to_unit
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.units import to_unit
 from bb_agent.core.world import Vec3, World, distance
 
 

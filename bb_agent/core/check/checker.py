@@ -3,12 +3,12 @@
 Stages, in order (all run; every violation is reported, not just the first):
 
 1. parse (labelled syntax errors);
-2. node types and arguments against the schema (:mod:`~bb_agent.core.check_args`);
+2. node types and arguments against the schema (:mod:`~bb_agent.core.check.check_args`);
 3. edges: unknown references and cycles;
-4. preconditions by symbolic simulation on every branch (:mod:`~bb_agent.core.check_sim`);
+4. preconditions by symbolic simulation on every branch (:mod:`~bb_agent.core.check.check_sim`);
 5. resource conflicts between concurrent nodes;
 6. duration against the budget;
-7. safety rules and predicted V_s (:mod:`~bb_agent.core.check_safety`).
+7. safety rules and predicted V_s (:mod:`~bb_agent.core.check.check_safety`).
 
 The checker is deterministic. An approved plan gets an approval token over its canonical
 text, the schema hash and the world-state hash; :func:`verify_token` recomputes it, so a
@@ -21,22 +21,22 @@ from dataclasses import dataclass
 import hashlib
 import hmac
 
-from bb_agent.core import program as p
-from bb_agent.core.check_args import check_arguments
-from bb_agent.core.check_safety import (
+from bb_agent.core.check.check_args import check_arguments
+from bb_agent.core.check.check_safety import (
     ancestors,
     check_budget,
     check_resources,
     check_safety,
     estimate_duration,
 )
-from bb_agent.core.check_sim import simulate
-from bb_agent.core.parser import DslSyntaxError, parse_program
-from bb_agent.core.plan_graph import PlanGraph, build_graph, topological_order
-from bb_agent.core.printer import print_program
+from bb_agent.core.check.check_sim import simulate
+from bb_agent.core.check.plan_graph import PlanGraph, build_graph, topological_order
+from bb_agent.core.check.violations import Code, Violation
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
+from bb_agent.core.dsl.printer import print_program
+from bb_agent.core.safety_model.vs import KinematicVsPredictor, VsPredictor
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.violations import Code, Violation
-from bb_agent.core.vs import KinematicVsPredictor, VsPredictor
 from bb_agent.core.world import World
 
 
@@ -103,7 +103,7 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
     """Run the whole pipeline on ``source`` (program text or an already parsed program).
 
     Args:
-        source: DSL text or a :class:`~bb_agent.core.program.Program`.
+        source: DSL text or a :class:`~bb_agent.core.dsl.program.Program`.
         schema: the domain schema (the allowlist and the rules).
         world: the world state to check against.
         budget_s: duration budget in seconds; None means the schema's ``budget_s``.

@@ -1,4 +1,4 @@
-"""Parse robot DSL text into a typed :class:`~bb_agent.core.program.Program`.
+"""Parse robot DSL text into a typed :class:`~bb_agent.core.dsl.program.Program`.
 
 Bad input never crashes the parser: every failure is one of the labelled
 :class:`DslSyntaxError` classes, carrying a code, line, column and the expected tokens.
@@ -11,8 +11,8 @@ import functools
 import lark
 from lark import Token, Transformer, v_args
 
-from bb_agent.core import program as p
-from bb_agent.core.grammar import Grammar, load_grammar
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.grammar import Grammar, load_grammar
 from bb_agent.core.outcomes import BBError, ErrorCode
 
 MAX_PROGRAM_CHARS = 100_000  # larger input is refused before parsing (bounded work)

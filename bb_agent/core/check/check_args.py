@@ -9,12 +9,12 @@ base units, with schema defaults for the absent ones. Later stages read those.
 
 from __future__ import annotations
 
-from bb_agent.core import program as p
-from bb_agent.core.plan_graph import PlanGraph, PlanNode
-from bb_agent.core.printer import format_value
+from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.check.violations import Code, Violation
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.printer import format_value
+from bb_agent.core.dsl.units import UnitError, to_unit
 from bb_agent.core.schema import COMPUTED_PREDICATES, ArgSpec, DomainSchema
-from bb_agent.core.units import UnitError, to_unit
-from bb_agent.core.violations import Code, Violation
 from bb_agent.core.world import World
 
 # What a reference may stand for, by argument type (``returns`` field types of skills).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from bb_agent.core.grammar import Grammar, grammar_from_text, load_grammar
+from bb_agent.core.dsl.grammar import Grammar, grammar_from_text, load_grammar
 from bb_agent.core.schema import ArgSpec, DomainSchema
 
 _TERMINALS = re.compile(r'^(STRING|NUMBER|WS|_TRAIL):.*$|^%ignore.*$', re.MULTILINE)

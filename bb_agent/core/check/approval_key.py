@@ -1,6 +1,6 @@
 """The approval key shared by the plan checker (mints tokens) and the executor (verifies).
 
-Tokens are HMAC-SHA256 with this key (:func:`~bb_agent.core.checker.approval_token`), so
+Tokens are HMAC-SHA256 with this key (:func:`~bb_agent.core.check.checker.approval_token`), so
 only a holder of the key can approve a plan. The key lives in a file readable by its owner
 only: ``$BB_AGENT_APPROVAL_KEY_FILE``, else ``$ROS_HOME/bb_agent/approval.key`` (ROS_HOME
 defaults to ``~/.ros``). The first node that needs it creates it atomically.

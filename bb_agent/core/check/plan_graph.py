@@ -1,4 +1,4 @@
-"""Flatten a :class:`~bb_agent.core.program.Program` into a plan graph.
+"""Flatten a :class:`~bb_agent.core.dsl.program.Program` into a plan graph.
 
 Semantics (what the executor runs and the checker simulates):
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import functools
 import heapq
 
-from bb_agent.core import program as p
-from bb_agent.core.violations import Code, Violation
+from bb_agent.core.check.violations import Code, Violation
+from bb_agent.core.dsl import program as p
 
 Guard = tuple[tuple[str, bool], ...]  # (branch node id, required outcome), outermost first
 

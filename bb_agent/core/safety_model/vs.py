@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bb_agent.core.geometry import humans_in_workspace, position_of
+from bb_agent.core.safety_model.geometry import humans_in_workspace, position_of
 from bb_agent.core.schema import DomainSchema, SkillSpec
 from bb_agent.core.world import Vec3, World, distance
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import hashlib
 import threading
 
-from bb_agent.core.check_args import check_arguments
-from bb_agent.core.checker import Verdict, check_plan
+from bb_agent.core.check.check_args import check_arguments
+from bb_agent.core.check.checker import Verdict, check_plan
+from bb_agent.core.check.repair import repair_plan
+from bb_agent.core.check.verdict_cache import VerdictCache
+from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.core.printer import print_program
-from bb_agent.core.repair import repair_plan
 from bb_agent.core.schema import DomainSchema, load_schema
-from bb_agent.core.verdict_cache import VerdictCache
 from bb_agent.core.world import World
 
 
@@ -90,9 +90,9 @@ class CheckService:
         """Verdict for a bridge domain: the program must be a sentence of its grammar."""
         import lark
 
-        from bb_agent.core.checker import approval_token
-        from bb_agent.core.grammar import load_grammar
-        from bb_agent.core.violations import Code, Violation
+        from bb_agent.core.check.checker import approval_token
+        from bb_agent.core.check.violations import Code, Violation
+        from bb_agent.core.dsl.grammar import load_grammar
         if schema.grammar not in self._parsers:
             self._parsers[schema.grammar] = lark.Lark(load_grammar(schema.grammar).text,
                                                       parser='lalr')

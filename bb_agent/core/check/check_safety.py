@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-from bb_agent.core.geometry import humans_in_workspace, in_box, position_of
-from bb_agent.core.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.check.violations import Code, Violation
+from bb_agent.core.safety_model.geometry import humans_in_workspace, in_box, position_of
+from bb_agent.core.safety_model.vs import VsPredictor, commanded
 from bb_agent.core.schema import DomainSchema
-from bb_agent.core.violations import Code, Violation
-from bb_agent.core.vs import VsPredictor, commanded
 from bb_agent.core.world import World
 
 

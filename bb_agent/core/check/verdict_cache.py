@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 import time
 
-from bb_agent.core.checker import Verdict, approval_token
+from bb_agent.core.check.checker import Verdict, approval_token
 
 
 def cache_key(canonical: str, schema_hash: str, world_hash: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from bb_agent.core import program as p
+from bb_agent.core.dsl import program as p
 
 INDENT = '  '
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 
-from bb_agent.core import program as p
-from bb_agent.core.geometry import computed_predicate
-from bb_agent.core.plan_graph import PlanGraph, format_guard, topological_order
-from bb_agent.core.printer import format_value
+from bb_agent.core.check.plan_graph import PlanGraph, format_guard, topological_order
+from bb_agent.core.check.violations import Code, Violation
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.printer import format_value
+from bb_agent.core.safety_model.geometry import computed_predicate
 from bb_agent.core.schema import COMPUTED_PREDICATES, DomainSchema, parse_template
-from bb_agent.core.violations import Code, Violation
 from bb_agent.core.world import World
 
 MAX_WORLDS = 4096
