@@ -82,6 +82,14 @@ class SkillSpec(StrictModel):
     safe_pose: str | None = None  # skill run as fallback when this one fails
     substitutes: tuple[str, ...] = ()  # functionally equivalent skills, in preference order
     returns: dict[str, Literal['pose', 'object', 'number', 'string', 'bool']] = {}
+    # Where the arm goes (the robot safety model sweeps it): none (it stays), home (the
+    # arm's home pose), direct (a straight line to ``path_arg``), approach (above
+    # ``path_arg`` by the schema's approach height, then straight down onto it).
+    path: Literal['none', 'home', 'direct', 'approach'] = 'none'
+    path_arg: str | None = None  # the location/object argument the path goes to
+    pushes: bool = False  # moves its ``object`` by ``distance`` along ``direction``
+    duration_arg: str | None = None  # a time argument (s) that is the step's own duration
+    operator: bool = False  # needs an operator's approval bound to the plan (executor too)
 
 
 class Box(StrictModel):
@@ -103,7 +111,14 @@ class SafetySpec(StrictModel):
     max_force_n: float = Field(gt=0)
     human_clearance_m: float = Field(gt=0)  # closer than this to a human is unsafe, metres
     vs_threshold: float = Field(gt=0)  # predicted V_s above this rejects the plan
-    forbidden_sequences: tuple[tuple[str, str], ...] = ()  # (a, b): b may not directly follow a
+    # (a, b): b may not be the next motion step after a on any path (steps that move
+    # nothing, and branch decisions, do not separate them).
+    forbidden_sequences: tuple[tuple[str, str], ...] = ()
+    obstacle_clearance_m: float = Field(0.10, gt=0)  # closer than this to an obstacle, metres
+    vs_rise_tol: float = Field(0.5, ge=0)  # largest rise of the hazard terms within one step
+    joint_margin_rad: float = Field(0.15, ge=0)  # the joint term starts this close to a limit
+    path_step_m: float = Field(0.005, gt=0, le=0.05)  # swept-path sampling step, metres
+    approach_z_m: float = Field(0.12, ge=0)  # height above a target an approach comes from, m
 
 
 class DomainSchema(StrictModel):
@@ -131,6 +146,14 @@ class DomainSchema(StrictModel):
             for res in skill.resources:
                 if res not in self.resources:
                     raise ValueError(f'skills.{name}.resources: unknown resource {res!r}')
+            for field, arg in (('path_arg', skill.path_arg),
+                               ('duration_arg', skill.duration_arg)):
+                if arg is not None and arg not in skill.args:
+                    raise ValueError(f'skills.{name}.{field}: unknown argument {arg!r}')
+            if skill.path in ('direct', 'approach') and skill.path_arg is None:
+                raise ValueError(f'skills.{name}: path {skill.path!r} needs path_arg')
+            if skill.pushes and not {'object', 'direction', 'distance'} <= set(skill.args):
+                raise ValueError(f'skills.{name}: pushes needs object, direction, distance')
             for ref in (*skill.substitutes, *(s for s in [skill.safe_pose] if s)):
                 if ref not in self.skills:
                     raise ValueError(f'skills.{name}: unknown skill {ref!r} referenced')

@@ -1,21 +1,14 @@
 """The safety monitor's logic: V_s from live state, levels, the STOP latch and reset rules.
 
-Live V_s extends the checker's predicted V_s (:mod:`bb_agent.core.safety_model.vs`) with a joint-limit
-term; all terms are dimensionless and 0 is perfectly safe:
+Live V_s is the robot safety model's (:mod:`bb_agent.core.safety_model.vs`), the same
+function the plan checker predicts along swept paths, over the measured end-effector
+position, speed, force and joint angles and the people and obstacles in the state. The stop
+level, the rise tolerance and the joint margin are the schema's (one place for each number).
 
-    V_s = w_v (v / v_max)^2 + w_f (f / f_max)^2 + w_h (c / d_h)^2 + w_e e + w_j j
-
-- v: end-effector speed (m/s); v_max the schema limit (the near-human limit while a human
-  is in the workspace);
-- f: contact force (N); f_max the schema limit;
-- d_h: distance from the end effector to the nearest human or obstacle (m); c the clearance;
-- e: workspace-edge term of the end effector, in [0, 1];
-- j: joint-limit term, max over joints of ((margin_0 - m) / margin_0)^2 for a joint within
-  ``margin_0`` (rad) of a limit, where m is its distance to the nearer limit.
-
-STOP latches when V_s exceeds the threshold, when V_s rises by more than ``rise_tol``
-within one executing step, or when any input is stale or not finite (fail closed). Only
-``reset`` clears it, and only while inputs are fresh and V_s is below the threshold.
+STOP latches when V_s exceeds the threshold, when the hazard part of V_s (all but the speed
+term) rises by more than ``vs_rise_tol`` within one executing step, or when any input is
+stale or not finite (fail closed). Only ``reset`` clears it, and only after ``reset_hold_s``
+of consecutive fresh, finite states below the threshold: one sample proves nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +17,9 @@ from dataclasses import dataclass, field
 import enum
 import math
 
-from bb_agent.core.safety_model.vs import vs_terms
+from bb_agent.core.safety_model.vs import Hazards, hazard_part, vs_terms
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import Vec3
-
-W_JOINT = 0.8  # weight of the joint-limit term (dimensionless)
 
 
 class Level(enum.IntEnum):
@@ -41,13 +32,11 @@ class Level(enum.IntEnum):
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    """Thresholds (parameters of safety_monitor_node)."""
+    """Monitor settings (parameters of safety_monitor_node); V_s limits are the schema's."""
 
-    threshold: float = 1.0  # V_s stop level (dimensionless)
     warn_fraction: float = 0.7  # WARN above this fraction of the threshold
-    rise_tol: float = 0.5  # largest V_s rise within one executing step
     stale_s: float = 0.2  # inputs older than this are stale (seconds)
-    joint_margin_rad: float = 0.15  # the joint term starts this close to a limit (rad)
+    reset_hold_s: float = 1.0  # a reset needs this long of fresh states below the threshold
 
 
 @dataclass(frozen=True)
@@ -58,9 +47,9 @@ class LiveState:
     ee_position: Vec3
     ee_speed: float  # m/s
     ee_force: float  # N
-    joint_positions: tuple[float, ...] = ()  # rad
-    joint_limits: tuple[tuple[float, float], ...] = ()  # (lower, upper) rad per joint
-    hazards: tuple[Vec3, ...] = ()  # humans and obstacles in the workspace
+    joint_positions: tuple[float, ...] = ()  # rad (yaw, shoulder, elbow); empty: from IK
+    humans: tuple[Vec3, ...] = ()  # people, wherever they are (m)
+    obstacles: tuple[Vec3, ...] = ()  # obstacles (m)
     executing_step: str = ''  # node id of the running step ('' when idle)
 
 
@@ -76,19 +65,12 @@ class Status:
     terms: dict[str, float] = field(default_factory=dict)
 
 
-def live_terms(state: LiveState, schema: DomainSchema, margin0: float) -> dict[str, float]:
-    """Return the V_s terms of ``state`` (see the module docstring)."""
-    safety = schema.safety
-    v_max = safety.max_speed_near_human_mps if state.hazards else safety.max_speed_mps
-    terms = vs_terms(speed=state.ee_speed * safety.max_speed_mps / v_max, force=state.ee_force,
-                     target=state.ee_position, humans=list(state.hazards), schema=schema)
-    joint = 0.0
-    for q, (lo, hi) in zip(state.joint_positions, state.joint_limits, strict=False):
-        margin = min(q - lo, hi - q)
-        if margin < margin0:
-            joint = max(joint, ((margin0 - max(margin, -margin0)) / margin0) ** 2)
-    terms['joint'] = W_JOINT * joint
-    return terms
+def live_terms(state: LiveState, schema: DomainSchema) -> dict[str, float]:
+    """Return the V_s terms of ``state`` (the safety model's, on measured values)."""
+    hazards = Hazards(state.humans, state.obstacles, bool(state.humans))
+    joints = state.joint_positions if len(state.joint_positions) == 3 else None
+    return vs_terms(position=state.ee_position, speed=state.ee_speed, force=state.ee_force,
+                    hazards=hazards, safety=schema.safety, joints=joints)
 
 
 class SafetyMonitor:
@@ -98,10 +80,14 @@ class SafetyMonitor:
         if schema.safety is None:
             raise ValueError(f'domain {schema.domain} has no safety limits to monitor')
         self.schema, self.cfg = schema, cfg
+        self.threshold = schema.safety.vs_threshold  # V_s stop level (dimensionless)
+        self.rise_tol = schema.safety.vs_rise_tol  # largest hazard-part rise within a step
+        self._fine_since: float | None = None  # since when every state was fresh and below
         self.latched, self.latch_reasons = False, []
         self._last: tuple[float, float] | None = None  # (time, V_s)
         self._step: tuple[str, float] | None = None  # (node id, V_s at its start)
         self.seen = False  # whether any state has arrived (start-up is not a fault)
+        self._now = 0.0  # time of the latest tick (seconds)
         self.status = Status(math.inf, 0.0, Level.STOP, False, ['no state yet'])
 
     def tick(self, state: LiveState | None, now: float) -> Status:
@@ -120,11 +106,12 @@ class SafetyMonitor:
             reasons.append(f'state stale: {now - state.stamp:.2f} s > {self.cfg.stale_s:.2f} s')
         else:
             numbers = (*state.ee_position, state.ee_speed, state.ee_force,
-                       *state.joint_positions, *(c for h in state.hazards for c in h))
+                       *state.joint_positions,
+                       *(c for h in state.humans + state.obstacles for c in h))
             if not all(math.isfinite(x) for x in numbers):
                 reasons.append('state not finite (NaN or inf)')
             else:
-                terms = live_terms(state, self.schema, self.cfg.joint_margin_rad)
+                terms = live_terms(state, self.schema)
                 v_s = sum(terms.values())
         if math.isfinite(v_s):
             if self._last is not None and now > self._last[0]:
@@ -137,6 +124,13 @@ class SafetyMonitor:
             if not self.latched:
                 self.latched, self.latch_reasons = True, [r for r in reasons
                                                           if not r.startswith('warn')]
+        fine = math.isfinite(v_s) and v_s < self.threshold and not any(
+            not r.startswith('warn') for r in reasons)
+        if not fine:
+            self._fine_since = None
+        elif self._fine_since is None:
+            self._fine_since = now
+        self._now = now
         level = Level.STOP if self.latched else Level.WARN if reasons else Level.OK
         shown = reasons if not self.latched else list(dict.fromkeys(self.latch_reasons +
                                                                     reasons))
@@ -145,7 +139,7 @@ class SafetyMonitor:
 
     def _check_value(self, v_s: float, terms: dict, state: LiveState) -> list[str]:
         out = []
-        threshold = self.cfg.threshold
+        threshold = self.threshold
         worst = max(terms, key=terms.get) if terms else ''
         if v_s > threshold:
             out.append(f'V_s {v_s:.2f} > threshold {threshold:.2f} (largest term: {worst} '
@@ -153,23 +147,32 @@ class SafetyMonitor:
         elif v_s > self.cfg.warn_fraction * threshold:
             out.append(f'warn: V_s {v_s:.2f} above {self.cfg.warn_fraction:.0%} of the '
                        f'threshold ({worst})')
-        step = state.executing_step
+        step, hazard = state.executing_step, hazard_part(terms)
         if not step:
             self._step = None
         elif self._step is None or self._step[0] != step:
-            self._step = (step, v_s)
-        elif v_s - self._step[1] > self.cfg.rise_tol:
-            out.append(f'V_s rose {v_s - self._step[1]:.2f} during step {step} '
-                       f'(tolerance {self.cfg.rise_tol:.2f})')
+            self._step = (step, hazard)
+        elif hazard - self._step[1] > self.rise_tol:
+            out.append(f'V_s (hazard terms) rose {hazard - self._step[1]:.2f} during step '
+                       f'{step} (tolerance {self.rise_tol:.2f})')
         return out
 
     def reset(self) -> tuple[bool, str]:
-        """Clear the latch if inputs are fresh and V_s is below the threshold now."""
+        """Clear the latch after ``reset_hold_s`` of fresh, finite states below the threshold.
+
+        Every state in that window counts: one harmless-looking sample among unsafe ones
+        restarts the wait, so a reset reflects what the robot's state source keeps saying.
+        """
         s = self.status
         if not math.isfinite(s.v_s):
             return False, 'refused: no fresh, finite state (' + '; '.join(s.reasons) + ')'
-        if s.v_s >= self.cfg.threshold:
-            return False, f'refused: V_s {s.v_s:.2f} is not below {self.cfg.threshold:.2f}'
+        if s.v_s >= self.threshold:
+            return False, f'refused: V_s {s.v_s:.2f} is not below {self.threshold:.2f}'
+        held = 0.0 if self._fine_since is None else self._now - self._fine_since
+        if held < self.cfg.reset_hold_s:
+            return False, (f'refused: V_s has been below {self.threshold:.2f} with fresh '
+                           f'states for {held:.2f} s; a reset needs {self.cfg.reset_hold_s:g} '
+                           's in a row')
         self.latched, self.latch_reasons = False, []
         self._step = None
         return True, 'STOP cleared'

@@ -8,13 +8,13 @@ from bb_agent.core.schema import load_schema
 from bb_agent.safety.monitor import Level, LiveState, MonitorConfig, SafetyMonitor
 
 SCHEMA = load_schema('robot')
-CFG = MonitorConfig(threshold=1.0, warn_fraction=0.7, rise_tol=0.5, stale_s=0.2)
-LIMITS = ((-2.6, 2.6), (-0.2, 2.2), (0.05, 2.8))
+CFG = MonitorConfig(warn_fraction=0.7, stale_s=0.2, reset_hold_s=0.0)
+HOLD = MonitorConfig(warn_fraction=0.7, stale_s=0.2, reset_hold_s=1.0)
 
 
 def state(t=0.0, *, speed=0.0, force=0.0, ee=(0.3, 0.0, 0.4), joints=(0.0, 1.0, 1.0),
-          hazards=(), step=''):
-    return LiveState(t, ee, speed, force, joints, LIMITS, hazards, step)
+          hazards=(), obstacles=(), step=''):
+    return LiveState(t, ee, speed, force, joints, hazards, obstacles, step)
 
 
 @pytest.mark.parametrize('live,level,why', [
@@ -22,6 +22,9 @@ def state(t=0.0, *, speed=0.0, force=0.0, ee=(0.3, 0.0, 0.4), joints=(0.0, 1.0, 
     (state(speed=0.6), Level.WARN, 'warn'),  # 0.5 * 1.2^2 = 0.72 > 0.7
     (state(force=80.0), Level.STOP, 'threshold'),  # 0.3 * 2^2 = 1.2
     (state(ee=(0.5, 0.0, 0.4), hazards=((0.7, 0.0, 0.4),)), Level.STOP, 'human'),
+    # a person anywhere lowers the speed limit: 0.5 * (0.25 / 0.15)^2 = 1.39
+    (state(speed=0.25, hazards=((3.0, 3.0, 0.0),)), Level.STOP, 'speed'),
+    (state(ee=(0.5, 0.0, 0.4), obstacles=((0.55, 0.0, 0.4),)), Level.STOP, 'human'),
     (state(joints=(0.0, 2.195, 1.0)), Level.WARN, 'warn'),  # 0.8 * (0.145 / 0.15)^2 = 0.75
     (state(speed=float('nan')), Level.STOP, 'not finite'),
     (None, Level.STOP, 'waiting for the first'),
@@ -43,11 +46,42 @@ def test_when_state_goes_stale_expect_stop_latched_until_a_fresh_reset():
     assert monitor.reset()[0] and monitor.tick(state(0.7), 0.72).level is Level.OK
 
 
-def test_when_vs_rises_within_one_step_beyond_tolerance_expect_stop():
+def test_when_hazard_terms_rise_within_one_step_beyond_tolerance_expect_stop():
+    monitor = SafetyMonitor(SCHEMA, CFG)
+    person = ((0.3, 1.0, 0.4),)
+    monitor.tick(state(0.0, hazards=person, step='s1'), 0.0)  # human term 0.12
+    # the person term 0.60 and a 20 N grip 0.08: a rise of 0.56, V_s 0.68 (below 1.0)
+    status = monitor.tick(state(0.02, ee=(0.3, 0.55, 0.4), force=20.0, hazards=person,
+                                step='s1'), 0.02)
+    assert status.latched and 'rose' in ' '.join(status.reasons), status
+
+
+def test_when_only_the_commanded_speed_rises_within_a_step_expect_no_stop():
+    # At the speed limit the speed term is 0.5, the rise tolerance: a checked plan at the
+    # limit must not trip the rise rule (the speed limit bounds that term already).
     monitor = SafetyMonitor(SCHEMA, CFG)
     monitor.tick(state(0.0, step='s1'), 0.0)
-    status = monitor.tick(state(0.02, speed=0.58, step='s1'), 0.02)  # 0.67 rise, below 1.0
-    assert status.latched and 'rose' in ' '.join(status.reasons)
+    status = monitor.tick(state(0.02, speed=0.5, step='s1'), 0.02)
+    assert not status.latched, status.reasons
+
+
+@pytest.mark.parametrize('samples,expect_ok', [
+    ([(t / 10, False) for t in range(12)], True),  # 1.1 s of fresh, safe states
+    ([(t / 10, False) for t in range(5)], False),  # only 0.4 s
+    # one harmless-looking state among unsafe ones (a forged WorldState) proves nothing
+    ([(t / 10, t != 11) for t in range(12)], False),
+    ([(t / 10, t == 10) for t in range(12)], False),
+])
+def test_when_reset_is_asked_expect_it_needs_a_sustained_safe_state(samples, expect_ok):
+    monitor = SafetyMonitor(SCHEMA, HOLD)
+    gripper = ((0.3, 0.0, 0.42),)  # a person's hand at the gripper: V_s far over 1
+    monitor.tick(state(0.0, hazards=gripper), 0.0)
+    assert monitor.latched
+    for t, unsafe in samples:
+        monitor.tick(state(1.0 + t, hazards=gripper if unsafe else ()), 1.0 + t)
+    ok, why = monitor.reset()
+    assert ok is expect_ok, why
+    assert why
 
 
 def test_when_vs_is_over_threshold_expect_reset_refused():

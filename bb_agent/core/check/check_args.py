@@ -22,6 +22,9 @@ _REF_OK = {'number': {'number'}, 'integer': {'number'}, 'string': {'string'}, 'b
            'object': {'object'}, 'location': {'pose', 'object'}, 'pose': {'pose'},
            'enum': set()}
 _LINEAR, _ANGULAR = ('x', 'y', 'z'), ('roll', 'pitch', 'yaw')
+# Argument types whose value the checker must know: numbers (ranges, limits, durations),
+# places (paths, clearance) and objects (preconditions, what is grasped and carried).
+_CHECKED_BEFORE_RUN = frozenset({'number', 'integer', 'location', 'pose', 'object'})
 
 Effective = dict[str, dict[str, object]]  # node id -> arg name -> value in base units
 
@@ -70,7 +73,7 @@ def check_arguments(graph: PlanGraph, schema: DomainSchema,
                 values[name] = arg.default
         effective[node.id] = values
         out += _check_annotations(node, spec)
-    out += _check_repeats(graph.program.body, schema)
+    out += check_repeats(graph.program.body, schema)
     return out, effective
 
 
@@ -90,6 +93,12 @@ def _check_value(arg: ArgSpec, value: p.Value, world: World, schema: DomainSchem
         if kind not in _REF_OK[arg.type]:
             return (Code.E_ARG_TYPE, f'${value.step}.{value.field} is a {kind}, expected '
                     f'{arg.type}'), None
+        if arg.type in _CHECKED_BEFORE_RUN:
+            # Ranges, paths and limits are proved before anything moves; a value known only
+            # at run time cannot be, so it is refused (fail closed). Write the value.
+            return (Code.E_UNCHECKABLE, f'${value.step}.{value.field} is known only at run '
+                    f'time, and a {arg.type} argument must be checked before execution; '
+                    'write the value'), None
         return None, value
     kind = arg.type
     if kind in ('number', 'integer'):
@@ -129,17 +138,23 @@ def _check_value(arg: ArgSpec, value: p.Value, world: World, schema: DomainSchem
 
 
 def _check_pose(pose: p.Pose):
+    """Return (problem, the pose in SI): metres for x/y/z, radians for roll/pitch/yaw.
+
+    The executor dispatches exactly this normalised pose, so what runs is what was checked.
+    """
     axes = [a for a, _ in pose.coords]
     if len(set(axes)) != len(axes):
         return (Code.E_ARG_TYPE, 'a pose coordinate is given twice'), None
     if not all(a in axes for a in _LINEAR):
         return (Code.E_ARG_TYPE, 'a pose needs x, y and z'), None
+    coords = []
     for axis, q in pose.coords:
-        try:
-            to_unit(q.value, q.unit, 'm' if axis in _LINEAR else 'rad')
+        unit = 'm' if axis in _LINEAR else 'rad'
+        try:  # a bare number is in the base unit, as schemas declare them
+            coords.append((axis, p.Quantity(to_unit(q.value, q.unit, unit))))
         except UnitError as exc:
             return (Code.E_ARG_UNIT, f'{axis}: {exc}'), None
-    return None, pose
+    return None, p.Pose(tuple(coords))
 
 
 def _check_annotations(node: PlanNode, spec) -> list[Violation]:
@@ -177,20 +192,26 @@ def _check_cond(node: PlanNode, cond: p.Cond, schema: DomainSchema) -> list[Viol
     return [v for c in cond.conds for v in _check_cond(node, c, schema)]
 
 
-def _check_repeats(body, schema: DomainSchema) -> list[Violation]:
+def check_repeats(body, schema: DomainSchema) -> list[Violation]:
+    """Return the repeat-count violations of ``body`` (at least once, at most max_repeat)."""
     out = []
     for stmt in body:
         if isinstance(stmt, p.Repeat):
+            if stmt.count < 1:
+                first = next(p.iter_steps(stmt.body), None)
+                out.append(Violation.of(Code.E_REPEAT_BOUND, first.id if first else '',
+                                        f'repeat {stmt.count} runs its body never, so it is '
+                                        'never checked; remove it or repeat at least once'))
             if stmt.count > schema.max_repeat:
                 first = next(p.iter_steps(stmt.body), None)
                 out.append(Violation.of(Code.E_REPEAT_BOUND, first.id if first else '',
                                         f'repeat {stmt.count} over the limit '
                                         f'{schema.max_repeat}'))
-            out += _check_repeats(stmt.body, schema)
+            out += check_repeats(stmt.body, schema)
         elif isinstance(stmt, p.If):
-            out += _check_repeats(stmt.then, schema) + _check_repeats(stmt.orelse, schema)
+            out += check_repeats(stmt.then, schema) + check_repeats(stmt.orelse, schema)
         elif isinstance(stmt, p.Parallel):
-            out += _check_repeats(stmt.body, schema)
+            out += check_repeats(stmt.body, schema)
     return out
 
 

@@ -1,19 +1,18 @@
-"""Checker stages 5-7: resource conflicts, duration budget, and safety rules.
+"""Checker stages 5-7: resource conflicts, duration budget, and the plan-wide safety rules.
 
 - Stage 5: two skill nodes that may run at the same time (neither is an ancestor of the
   other and their guards are not exclusive) must not lock the same resource.
-- Stage 6: the critical-path duration (schema ``duration_s`` per skill) must fit the budget.
-- Stage 7: workspace bounds for every located argument, speed and force limits (the speed
-  limit drops while a human is in the workspace), forbidden skill sequences along direct
-  edges, and the predicted V_s of every step against the schema's threshold.
+- Stage 6: the critical-path duration (each node's predicted duration) must fit the budget.
+- Stage 7: workspace bounds for every located argument and forbidden sequences (the next
+  motion step on every path); the per-step limits and V_s along swept paths are stage 7a
+  (:mod:`~bb_agent.core.check.check_paths`).
 """
 
 from __future__ import annotations
 
 from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
 from bb_agent.core.check.violations import Code, Violation
-from bb_agent.core.safety_model.geometry import humans_in_workspace, in_box, position_of
-from bb_agent.core.safety_model.vs import VsPredictor, commanded
+from bb_agent.core.safety_model.geometry import in_box, position_of
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import World
 
@@ -66,15 +65,22 @@ def check_resources(graph: PlanGraph, schema: DomainSchema, order: list[str],
     return out
 
 
-def estimate_duration(graph: PlanGraph, schema: DomainSchema, order: list[str]) -> float:
-    """Return the critical-path duration in seconds (branches count their longer side)."""
+def estimate_duration(graph: PlanGraph, schema: DomainSchema, order: list[str],
+                      durations: dict[str, float] | None = None) -> float:
+    """Return the critical-path duration in seconds (branches count their longer side).
+
+    ``durations`` gives a node's own predicted duration (its time arguments, its path length
+    over its speed); absent nodes take the schema's ``duration_s``.
+    """
     index = graph.index
+    durations = durations or {}
     finish: dict[str, float] = {}
     for nid in order:
         node = index[nid]
         spec = None if node.is_branch else schema.skills.get(node.skill)
         start = max((finish[d] for d in node.depends_on if d in finish), default=0.0)
-        finish[nid] = start + (spec.duration_s if spec else 0.0)
+        own = durations.get(nid, spec.duration_s if spec else 0.0)
+        finish[nid] = start + own
     return max(finish.values(), default=0.0)
 
 
@@ -86,17 +92,51 @@ def check_budget(duration_s: float, budget_s: float) -> list[Violation]:
     return []
 
 
-def check_safety(graph: PlanGraph, schema: DomainSchema, world: World,
-                 effective: dict[str, dict], predictor: VsPredictor) -> list[Violation]:
-    """Stage 7: workspace, speed and force limits, forbidden sequences, predicted V_s."""
-    safety = schema.safety
-    if safety is None:
-        return []
+def _moves(node: PlanNode, schema: DomainSchema) -> bool:
+    spec = None if node.is_branch else schema.skills.get(node.skill)
+    return spec is not None and spec.motion in ('arm', 'base', 'gripper')
+
+
+def check_sequences(graph: PlanGraph, schema: DomainSchema) -> list[Violation]:
+    """Forbidden sequences: b may not be the next motion step after a, on any path.
+
+    Steps that move nothing (wait, say, scan) and branch decisions do not separate a and b;
+    a motion step that may be skipped (optional, or under a branch a is not under) does not
+    either, so the search goes on past it.
+    """
+    forbidden = set(schema.safety.forbidden_sequences)
+    firsts = {a for a, _ in forbidden}
+    children: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for n in graph.nodes:
+        for d in n.depends_on:
+            if d in children:
+                children[d].append(n.id)
+    index, out = graph.index, []
+    for a in graph.nodes:
+        if a.skill not in firsts:
+            continue
+        stack, seen = list(children[a.id]), set()
+        while stack:
+            nid = stack.pop()
+            if nid in seen:
+                continue
+            seen.add(nid)
+            b = index[nid]
+            if _moves(b, schema):
+                if (a.skill, b.skill) in forbidden:
+                    out.append(Violation.of(Code.E_FORBIDDEN_SEQUENCE, b.id,
+                                            f'{b.skill} may not be the next motion after '
+                                            f'{a.skill} ({a.id})', related=a.id))
+                if not b.optional and set(b.guard) <= set(a.guard):
+                    continue  # b surely ran: it separates a from what follows
+            stack.extend(children[nid])
+    return out
+
+
+def check_workspace(graph: PlanGraph, schema: DomainSchema, world: World,
+                    effective: dict[str, dict]) -> list[Violation]:
+    """Stage 7: every located argument lies in the workspace box."""
     out = []
-    human = bool(humans_in_workspace(world, schema))
-    speed_limit = safety.max_speed_near_human_mps if human else safety.max_speed_mps
-    forbidden = set(safety.forbidden_sequences)
-    index = graph.index
     for node in graph.nodes:
         spec = None if node.is_branch else schema.skills.get(node.skill)
         if spec is None:
@@ -109,30 +149,4 @@ def check_safety(graph: PlanGraph, schema: DomainSchema, world: World,
                     out.append(Violation.of(Code.E_WORKSPACE, node.id,
                                             f'{name} at ({pos[0]:g}, {pos[1]:g}, {pos[2]:g}) m '
                                             'is outside the workspace'))
-            elif arg.safety == 'speed' and name in args:
-                value = commanded(spec, args, name)
-                if value > speed_limit:
-                    why = ' while a human is in the workspace' if human else ''
-                    out.append(Violation.of(Code.E_SPEED_LIMIT, node.id,
-                                            f'{name} {value:g} m/s over the limit '
-                                            f'{speed_limit:g} m/s{why}'))
-            elif arg.safety == 'force' and name in args:
-                value = commanded(spec, args, name)
-                if value > safety.max_force_n:
-                    out.append(Violation.of(Code.E_FORCE_LIMIT, node.id,
-                                            f'{name} {value:g} N over the limit '
-                                            f'{safety.max_force_n:g} N'))
-        for dep in node.depends_on:
-            if (index[dep].skill, node.skill) in forbidden:
-                out.append(Violation.of(Code.E_FORBIDDEN_SEQUENCE, node.id,
-                                        f'{node.skill} may not directly follow '
-                                        f'{index[dep].skill} ({dep})'))
-        vs = predictor.predict(spec, args, world, schema)
-        if vs.value > safety.vs_threshold:
-            top = max(vs.terms, key=vs.terms.get)
-            out.append(Violation.of(Code.E_VS_PREDICTED, node.id,
-                                    f'predicted V_s {vs.value:.2f} over the threshold '
-                                    f'{safety.vs_threshold:g} (largest term: {top} '
-                                    f'{vs.terms[top]:.2f})'))
     return out
-

@@ -49,13 +49,13 @@ def literal_holds(name: str, args: tuple, facts: frozenset, world: World,
     return fact_key(name, args) in facts
 
 
-def _literals(cond: p.Cond, outcome: bool) -> list[tuple[p.Predicate, bool]] | None:
+def implied_literals(cond: p.Cond, outcome: bool) -> list[tuple[p.Predicate, bool]] | None:
     """Literals implied by ``cond == outcome``, or None when nothing single is implied."""
     if isinstance(cond, p.Predicate):
         return [(cond, outcome)]
     if isinstance(cond, p.Not):
-        return _literals(cond.cond, not outcome)
-    parts = [_literals(c, outcome) for c in cond.conds]
+        return implied_literals(cond.cond, not outcome)
+    parts = [implied_literals(c, outcome) for c in cond.conds]
     conjunctive = (isinstance(cond, p.All) and outcome) or (isinstance(cond, p.Any)
                                                              and not outcome)
     if conjunctive:
@@ -64,7 +64,7 @@ def _literals(cond: p.Cond, outcome: bool) -> list[tuple[p.Predicate, bool]] | N
 
 
 def _assume(facts: frozenset, cond: p.Cond, outcome: bool) -> frozenset:
-    literals = _literals(cond, outcome) or []
+    literals = implied_literals(cond, outcome) or []
     out = set(facts)
     for pred, value in literals:
         if pred.name in COMPUTED_PREDICATES:

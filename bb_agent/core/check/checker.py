@@ -21,12 +21,14 @@ from dataclasses import dataclass
 import hashlib
 import hmac
 
-from bb_agent.core.check.check_args import check_arguments
+from bb_agent.core.check.check_args import check_arguments, check_repeats
+from bb_agent.core.check.check_paths import sweep_plan
 from bb_agent.core.check.check_safety import (
     ancestors,
     check_budget,
     check_resources,
-    check_safety,
+    check_sequences,
+    check_workspace,
     estimate_duration,
 )
 from bb_agent.core.check.check_sim import simulate
@@ -35,7 +37,6 @@ from bb_agent.core.check.violations import Code, Violation
 from bb_agent.core.dsl import program as p
 from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
 from bb_agent.core.dsl.printer import print_program
-from bb_agent.core.safety_model.vs import KinematicVsPredictor, VsPredictor
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import World
 
@@ -98,8 +99,7 @@ def verify_token(token: str, program_text: str, schema: DomainSchema, world: Wor
 
 
 def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
-               budget_s: float | None = None, predictor: VsPredictor | None = None,
-               token_key: bytes | None = None) -> Verdict:
+               budget_s: float | None = None, token_key: bytes | None = None) -> Verdict:
     """Run the whole pipeline on ``source`` (program text or an already parsed program).
 
     Args:
@@ -107,7 +107,6 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
         schema: the domain schema (the allowlist and the rules).
         world: the world state to check against.
         budget_s: duration budget in seconds; None means the schema's ``budget_s``.
-        predictor: V_s predictor; the kinematic predictor by default.
         token_key: key for HMAC approval tokens (see :func:`approval_token`).
     """
     base = {'schema_hash': schema.sha256, 'world_hash': world.sha256}
@@ -130,6 +129,8 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
     violations = [v for v in graph.issues if v.code in structural]
     effective: dict[str, dict] = {}
     duration = 0.0
+    if not graph.nodes and not graph.issues:
+        violations += check_repeats(prog.body, schema)  # e.g. a lone `repeat 0 { ... }`
     if graph.nodes:
         found, effective = check_arguments(graph, schema, world)
         violations += found
@@ -140,10 +141,14 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
                                            'dependency cycle through ' + ', '.join(cyclic)))
         violations += simulate(graph, schema, world, effective)
         violations += check_resources(graph, schema, order, ancestors(graph, order))
-        duration = estimate_duration(graph, schema, order)
+        swept, durations = ([], {}) if schema.safety is None or cyclic else sweep_plan(
+            graph, schema, world, effective, order)
+        duration = estimate_duration(graph, schema, order, durations)
         violations += check_budget(duration, budget_s if budget_s else schema.budget_s)
-        violations += check_safety(graph, schema, world, effective,
-                                   predictor or KinematicVsPredictor())
+        if schema.safety is not None:
+            violations += check_workspace(graph, schema, world, effective)
+            violations += check_sequences(graph, schema)
+            violations += swept
     approved = not any(v.blocking for v in violations)
     token = approval_token(canonical, schema.sha256, world.sha256, token_key) if approved else ''
     return Verdict(approved, tuple(violations), token, canonical, duration_s=duration,

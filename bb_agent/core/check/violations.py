@@ -41,20 +41,20 @@ class Code(enum.Enum):
     E_FORCE_LIMIT = 'E_FORCE_LIMIT'  # force over the limit
     E_FORBIDDEN_SEQUENCE = 'E_FORBIDDEN_SEQUENCE'  # a forbidden skill directly follows another
     E_VS_PREDICTED = 'E_VS_PREDICTED'  # predicted V_s over the threshold
+    E_VS_RISE = 'E_VS_RISE'  # predicted rise of V_s's hazard part within a step over tolerance
+    E_UNCHECKABLE = 'E_UNCHECKABLE'  # a value the safety checks need is unknown before execution
 
     @property
     def severity(self) -> Severity:
         """Return the default severity of this code."""
         return _SEVERITY[self.name]
 
-
-
 # Rejections that say a well-formed plan would be unsafe in its world (the request's risk,
 # reported to the requester with reasons), as opposed to a malformed plan (the writer's
 # mistake, which the builder's fallback chain handles).
 SAFETY_CODES = frozenset({Code.E_WORKSPACE, Code.E_SPEED_LIMIT, Code.E_FORCE_LIMIT,
                           Code.E_FORBIDDEN_SEQUENCE, Code.E_VS_PREDICTED,
-                          Code.E_RESOURCE_CONFLICT})
+                          Code.E_VS_RISE, Code.E_RESOURCE_CONFLICT})
 
 def well_formed(approved: bool, violations) -> bool:
     """Return whether a plan is approved or blocked only by safety codes.
@@ -92,6 +92,8 @@ _SEVERITY = {
     'E_FORCE_LIMIT': Severity.CRITICAL,
     'E_FORBIDDEN_SEQUENCE': Severity.CRITICAL,
     'E_VS_PREDICTED': Severity.CRITICAL,
+    'E_VS_RISE': Severity.CRITICAL,
+    'E_UNCHECKABLE': Severity.CRITICAL,
 }
 
 

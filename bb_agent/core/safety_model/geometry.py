@@ -33,17 +33,15 @@ def in_box(pos: Vec3, schema: DomainSchema) -> bool:
     return all(lo <= c <= hi for c, (lo, hi) in zip(pos, (box.x, box.y, box.z), strict=True))
 
 
-def humans_in_workspace(world: World, schema: DomainSchema) -> list:
-    """Return the humans whose position lies inside the workspace box."""
-    if schema.safety is None:
-        return []
-    return [h for h in world.humans() if in_box(h.position, schema)]
+def humans_present(world: World) -> bool:
+    """Return True when the world state has a person anywhere (``human_near``)."""
+    return bool(world.humans())
 
 
 def computed_predicate(name: str, args: tuple, world: World, schema: DomainSchema) -> bool:
     """Evaluate a computed predicate; unknown positions make it false (fail closed)."""
     if name == 'human_near':
-        return bool(humans_in_workspace(world, schema))
+        return humans_present(world)
     if name == 'exists':
         return bool(args) and isinstance(args[0], p.Symbol) and \
             world.object(args[0].name) is not None

@@ -12,32 +12,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import math
 
+from bb_agent.core.safety_model.kinematics import (  # noqa: F401 (the arm model, re-exported)
+    BASE_Z,
+    HOME,
+    JOINT_LIMITS,
+    JOINT_NAMES,
+    L1,
+    L2,
+    forward_kinematics,
+    inverse_kinematics,
+)
 from bb_agent.core.world import Vec3, World
 
-L1, L2, BASE_Z = 0.45, 0.45, 0.10  # link lengths and shoulder height, metres
-JOINT_NAMES = ('yaw', 'shoulder', 'elbow')
-JOINT_LIMITS = ((-2.6, 2.6), (-0.2, 2.2), (0.05, 2.8))  # rad
-HOME: Vec3 = (0.30, 0.0, 0.40)  # the arm's home (end-effector position)
 BASE_HOME = (0.0, 0.0)  # the mobile base's home (x, y)
 MOTION_SKILLS = ('home', 'move_to')  # skills that are pure motion (no gripper, no sensing)
-
-
-def inverse_kinematics(p: Vec3) -> tuple[float, float, float]:
-    """Return (yaw, shoulder, elbow) in rad for end-effector position ``p`` (clamped reach)."""
-    x, y, z = p
-    r, h = math.hypot(x, y), z - BASE_Z
-    d = min(math.hypot(r, h), L1 + L2 - 1e-6)
-    elbow = math.pi - math.acos(max(-1.0, min(1.0, (L1 ** 2 + L2 ** 2 - d ** 2) / (2 * L1 * L2))))
-    shoulder = math.atan2(h, r) + math.atan2(L2 * math.sin(elbow), L1 + L2 * math.cos(elbow))
-    return math.atan2(y, x), shoulder, elbow
-
-
-def forward_kinematics(q: Sequence[float]) -> Vec3:
-    """Return the end-effector position (m) for joints (yaw, shoulder, elbow) in rad."""
-    yaw, shoulder, elbow = q
-    r = L1 * math.cos(shoulder) + L2 * math.cos(shoulder - elbow)
-    z = BASE_Z + L1 * math.sin(shoulder) + L2 * math.sin(shoulder - elbow)
-    return (r * math.cos(yaw), r * math.sin(yaw), z)
 
 
 def target_position(skill: str, args: Mapping, world: World) -> Vec3 | str:

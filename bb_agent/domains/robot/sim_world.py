@@ -18,10 +18,14 @@ import time
 
 from bb_agent.core.execution import SkillResult
 from bb_agent.core.outcomes import ErrorCode
+from bb_agent.core.safety_model.kinematics import carried, dropped, pushed
+from bb_agent.core.schema import load_schema
 from bb_agent.core.world import RobotSummary, Vec3, World, WorldObject
 from bb_agent.domains.robot.motion import HOME, forward_kinematics, inverse_kinematics
 
-APPROACH_Z = 0.12  # metres above a target the gripper approaches from
+# metres above a target the gripper approaches from: the schema's, so the checker's swept
+# path is the path the sim drives
+APPROACH_Z = load_schema('robot').safety.approach_z_m
 DT = 0.02  # simulation step, seconds
 
 
@@ -159,16 +163,15 @@ class SimWorld:
     def _carry(self) -> None:
         if self.held and self.held in self.objects:
             obj = self.objects[self.held]
-            self.objects[self.held] = obj.model_copy(update={'position': (
-                self.ee[0], self.ee[1], self.ee[2] - 0.05)})
+            self.objects[self.held] = obj.model_copy(update={'position': carried(self.ee)})
 
     def _drop(self) -> None:
         obj = self.objects[self.held]
-        self.objects[self.held] = obj.model_copy(update={'position': (
-            obj.position[0], obj.position[1], obj.size[2] / 2)})
+        self.objects[self.held] = obj.model_copy(update={'position': dropped(obj.position,
+                                                                             obj.size[2])})
         self.facts.discard(f'holding({self.held})')
         self.facts.add('gripper_empty')
-        self.held = None
+        self.held, self.force = None, 0.0
 
     def run_skill(self, skill: str, args: dict, timeout_s: float,
                   cancel: threading.Event) -> SkillResult:
@@ -223,7 +226,7 @@ class SimWorld:
             self.held = oid
             self.facts.discard('gripper_empty')
             self.facts.add(f'holding({oid})')
-            self.force = float(args.get('force', 10.0))
+            self.force = float(args.get('force', 0.0))  # suction holds without a squeeze
         return SkillResult(True, result={'grasped': oid})
 
     def _skill_pick(self, args, deadline, cancel):
@@ -262,12 +265,9 @@ class SimWorld:
         failed = self._approach(obj.position, args, deadline, cancel)
         if failed:
             return failed
-        axis = {'left': (0, 1), 'right': (0, -1), 'forward': (1, 1), 'back': (1, -1)}.get(
-            str(args.get('direction')), (0, 1))
-        pos = list(obj.position)
-        pos[axis[0]] += axis[1] * float(args.get('distance', 0.05))
+        end = pushed(obj.position, str(args.get('direction')), float(args.get('distance', 0.05)))
         with self.lock:
-            self.objects[oid] = obj.model_copy(update={'position': tuple(pos)})
+            self.objects[oid] = obj.model_copy(update={'position': end})
         return SkillResult(True)
 
     def _pause(self, seconds: float, deadline, cancel):

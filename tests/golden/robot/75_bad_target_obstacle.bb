@@ -1,0 +1,2 @@
+# world: obstacle.json
+s1 = move_to(target=obstacle_1);
