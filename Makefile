@@ -22,6 +22,7 @@ test: setup
 bench: setup
 	@source scripts/ros_env.sh && \
 	  $(VENV)/bin/bb-agent bench checker --out bench/results/checker.json >/dev/null && \
+	  $(VENV)/bin/bb-agent bench soundness --out bench/results/soundness.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench decode --out bench/results/decode.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench runtime --out bench/results/runtime.json >/dev/null && \
 	  $(PY) -m bench.table bench/results

@@ -32,6 +32,13 @@ def _ms(samples, keys):
     return {k: round(percentile(samples, q), 3) if samples else None for k, q in keys}
 
 
+def _reset(client, reset, trigger, timeout: float = 5.0) -> None:
+    """Ask for a STOP reset until the monitor accepts (it needs 1 s of safe states)."""
+    deadline = time.monotonic() + timeout
+    while not client.call(reset, trigger.Request()).success and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def run(repeats: int = 30) -> dict:
     """Run the benchmark; ``repeats`` samples of each measure (capped for runtime)."""
     from geometry_msgs.msg import Point
@@ -65,7 +72,7 @@ def run(repeats: int = 30) -> dict:
         time.sleep(1.0)
         stop = []
         for _ in range(n):
-            c.call(reset, Trigger.Request())
+            _reset(c, reset, Trigger)
             time.sleep(0.3)
             stop_seen.clear()
             ee = world[-1].robot.end_effector.position
@@ -75,7 +82,7 @@ def run(repeats: int = 30) -> dict:
                 stop.append(1e3 * (time.perf_counter() - start))
             human.publish(Point(x=math.nan, y=math.nan, z=math.nan))
             time.sleep(0.3)
-        c.call(reset, Trigger.Request())
+        _reset(c, reset, Trigger)
         plan_ms = []
         for i in range(n):
             goal = HandleRequest.Goal(text=REQUESTS[i % len(REQUESTS)], domain='robot',

@@ -17,6 +17,17 @@ def checker_rows(doc: dict) -> list[str]:
     return rows
 
 
+def soundness_rows(doc: dict) -> list[str]:
+    """Return table rows for the soundness benchmark (counts, and time per trial)."""
+    return [f'| approved plans the monitor stopped, {doc["plans"]:,} random plans | '
+            f'{doc["violations"]} | | goal 0; {doc["approved"]:,} approved |',
+            f'| false rejections (rejected for V_s only, ran without STOP) | '
+            f'{doc["false_rejection_rate"]:.1%} | | {doc["false_rejections"]} of '
+            f'{doc["vs_only_rejected"]} |',
+            f'| soundness trial (check + sim run) | {doc["trial_ms"]["p50"]:.1f} ms | '
+            f'{doc["trial_ms"]["p99"]:.1f} ms | |']
+
+
 def decode_rows(doc: dict) -> list[str]:
     """Return table rows for the decoding benchmark."""
     rows = []
@@ -52,6 +63,9 @@ def main(folder: str) -> int:
     path = Path(folder) / 'checker.json'
     if path.exists():
         print('\n'.join(checker_rows(json.loads(path.read_text()))))
+    path = Path(folder) / 'soundness.json'
+    if path.exists():
+        print('\n'.join(soundness_rows(json.loads(path.read_text()))))
     path = Path(folder) / 'decode.json'
     if path.exists():
         print('\n'.join(decode_rows(json.loads(path.read_text()))))

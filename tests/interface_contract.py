@@ -89,7 +89,7 @@ ACTION = {
     ),
     'ExecutePlan': (
         {'plan': 'bb_msgs/PlanGraph', 'approval_token': 'string', 'world_hash': 'string',
-         'correlation_id': 'string'},
+         'correlation_id': 'string', 'operator_id': 'string', 'operator_token': 'string'},
         {**OUTCOME_FIELDS, 'summary': 'bb_msgs/ExecutionSummary'},
         {'node': 'bb_msgs/NodeStatus', 'progress': 'float'},
     ),

@@ -25,6 +25,14 @@ def test_when_checker_bench_runs_expect_documented_keys(tmp_path):
     assert set(doc['goals']) == {'nodes_10', 'nodes_200'}
 
 
+def test_when_soundness_bench_runs_expect_documented_keys_and_no_violation(tmp_path):
+    doc = _bench('soundness', tmp_path)
+    assert doc['plans'] == 200 and doc['approved'] > 0
+    assert doc['violations'] == 0, doc['violation_examples']
+    assert 0.0 <= doc['false_rejection_rate'] <= 1.0
+    assert {'p50', 'p99'} <= set(doc['trial_ms'])
+
+
 def test_when_decode_bench_runs_expect_documented_keys(tmp_path):
     doc = _bench('decode', tmp_path)
     for key, grammar in (('mask_us', 'robot_dsl'), ('mask_us_json', 'api_json')):

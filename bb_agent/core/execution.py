@@ -157,6 +157,8 @@ class Engine:
         on_status: called with each node report whenever its state changes.
         stop: set by the safety monitor (STOP) or a cancel; checked continuously.
         stop_robot: commands the robot to stop (called on every failure path).
+        precheck: judges a step on live state right before each dispatch (the safe-pose
+            fallback included); a SkillResult refuses it, None lets it run.
     """
 
     def __init__(self, graph: PlanGraph, schema: DomainSchema, effective: dict[str, dict],
@@ -164,12 +166,14 @@ class Engine:
                  policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker | None = None,
                  on_status: Callable[[NodeReport], None] = lambda r: None,
                  stop: threading.Event | None = None,
-                 stop_robot: Callable[[], None] = lambda: None) -> None:
+                 stop_robot: Callable[[], None] = lambda: None,
+                 precheck: Callable[[str, str, dict], SkillResult | None] = (
+                     lambda node_id, skill, args: None)) -> None:
         self.graph, self.schema, self.effective = graph, schema, effective
         self.dispatch, self.condition, self.policy = dispatch, condition, policy
         self.breaker = breaker or CircuitBreaker(policy.breaker_failures,
                                                  policy.breaker_cooldown_s)
-        self.on_status, self.stop_robot = on_status, stop_robot
+        self.on_status, self.stop_robot, self.precheck = on_status, stop_robot, precheck
         self.stop = stop or threading.Event()
         self.cancel = threading.Event()  # tells running adapters to stop
         self.reports = {n.id: NodeReport(n.id, n.skill) for n in graph.nodes}
@@ -214,7 +218,10 @@ class Engine:
             began = time.monotonic()
             result = self._attempt(node, resources, timeout)
             took = time.monotonic() - began
-            self.breaker.record(node.skill, result.ok)
+            preempted = self.stop.is_set() or self.cancel.is_set() or \
+                result.error_code is ErrorCode.SAFETY_STOP
+            if result.ok or not preempted:  # a STOP is not the skill's failure
+                self.breaker.record(node.skill, result.ok)
             if result.ok:
                 skill_s = result.result.get('duration_s')
                 note = f'ok in {took:.4f} s' + (
@@ -247,6 +254,9 @@ class Engine:
                 held.append(r)
             start = time.monotonic()
             args = {k: plain(v) for k, v in self.effective.get(node.id, {}).items()}
+            refused = self.precheck(node.id, node.skill, args)
+            if refused is not None:
+                return refused
             result = self.dispatch(node.id, node.skill, args, timeout, self.cancel)
             if result.ok and time.monotonic() - start > timeout * 1.05:
                 return SkillResult(False, ErrorCode.SKILL_TIMEOUT,
@@ -321,9 +331,17 @@ class Engine:
         fallback = (skill.safe_pose if skill and skill.safe_pose else None) or \
             self.schema.safe_pose
         if fallback:
-            answer = self.dispatch('safe_pose', fallback, {}, self.schema.skills[
-                fallback].timeout_s, threading.Event())
+            # The safe pose is judged like any step: from where the arm is now, with who is
+            # near now. When it would itself be unsafe the arm holds still (stopped).
+            spec = self.schema.skills[fallback]
+            args = {}
+            if 'speed' in spec.args and self.schema.safety is not None:
+                args['speed'] = self.schema.safety.max_speed_near_human_mps  # slow, always
+            answer = self.precheck('safe_pose', fallback, args) or self.dispatch(
+                'safe_pose', fallback, args, spec.timeout_s, threading.Event())
             result.fallback, result.fallback_ok = fallback, answer.ok
+            if not answer.ok:
+                result.message += f'; safe pose {fallback} not run: {answer.message}'
         return result
 
     def request_stop(self, outcome: ExecOutcome, code: ErrorCode, message: str) -> None:

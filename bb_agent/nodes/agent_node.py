@@ -20,9 +20,14 @@ import rclpy
 from rclpy.action import ActionClient, ActionServer
 from rclpy.node import Node
 
+from bb_agent.core.check.admission import operator_skills, operator_token
+from bb_agent.core.check.approval_key import key_path, load_or_create_key
+from bb_agent.core.dsl.parser import parse_program
+from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import NodeState
+from bb_agent.core.outcomes import BBError
 from bb_agent.core.requests import IdempotencyStore, Sessions
-from bb_agent.core.schema import DOMAINS
+from bb_agent.core.schema import DOMAINS, load_schema
 from bb_agent.nodes.lifecycle import Offload, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
@@ -34,7 +39,9 @@ PARAMS = (
     Param('propose_timeout_s', 40.0, 'builder answer limit (s)', 0.1, 600.0),
     Param('check_timeout_s', 5.0, 'checker answer limit (s; playbook: 5 s)', 0.1, 600.0),
     Param('execute_timeout_s', 300.0, 'execution limit (s; playbook: 5 min)', 1.0, 3600.0),
-    Param('approval_skills', 'hand_over', 'comma-separated skills that need an operator'),
+    Param('approval_skills', '', 'comma-separated skills that need an operator besides the '
+          "schema's operator skills (which always do, at the executor too)"),
+    Param('approval_key_file', '', 'approval key file (shared with plan_checker, executor)'),
     Param('approve_below', 0.0, 'plans under this confidence need an operator', 0.0, 1.0),
     Param('approval_timeout_s', 60.0, 'no operator answer in this long rejects (s)',
           0.1, 3600.0),
@@ -68,6 +75,7 @@ class AgentNode(Node):
             os.environ.get('ROS_LOG_DIR') or os.path.expanduser('~/.ros/log'),
             'bb_agent_ledger.jsonl')
         self.ledger = Ledger(path)
+        self.key = load_or_create_key(key_path(self.p['approval_key_file']))
 
     # --- helpers -----------------------------------------------------------------------
     def _await(self, future, timeout: float):
@@ -217,10 +225,27 @@ class AgentNode(Node):
             if not decision[0]:
                 return end(R.OUTCOME_REJECTED, 402, f'operator {decision[1]} rejected: '
                                                     f'{decision[2]}')
-        return self._execute(handle, cid, plan, verdict.verdict, result, end)
+            # The approval binds to this plan; the world may have changed while the operator
+            # thought, so the plan is checked again (a fresh approval token).
+            operator_id = decision[1] or 'operator'
+            canonical = print_program(parse_program(plan.program))
+            operator = (operator_id, operator_token(canonical, operator_id, self.key))
+            verdict = self._call(self.check, CheckPlan.Request(plan=plan),
+                                 self.p['check_timeout_s'])
+            if verdict is None or verdict.outcome != CheckPlan.Response.OUTCOME_SUCCEEDED:
+                why = verdict.error_msg if verdict is not None else 'the checker did not answer'
+                return end(R.OUTCOME_REJECTED, 201, f'after the operator approved: {why}')
+            result.verdict = verdict.verdict
+        else:
+            operator = ('', '')
+        return self._execute(handle, cid, plan, verdict.verdict, result, end, operator)
 
     def _needs_operator(self, plan, confidence: float) -> bool:
         skills = {s.strip() for s in self.p['approval_skills'].split(',') if s.strip()}
+        try:
+            skills |= operator_skills(load_schema(plan.domain))
+        except BBError:
+            pass  # an unknown domain was refused before it got here
         return confidence < self.p['approve_below'] or bool(
             skills & {line.split('=')[1].split('(')[0].strip() for line in
                       plan.program.splitlines() if '=' in line and '(' in line})
@@ -237,14 +262,15 @@ class AgentNode(Node):
             with self.lock:
                 self.pending.pop(cid, None)
 
-    def _execute(self, handle, cid, plan, verdict, result, end):
+    def _execute(self, handle, cid, plan, verdict, result, end, operator):
         if plan.domain != 'robot':
             return end(R.OUTCOME_SUCCEEDED, 0, '')  # bridges run their own domains' plans
         self._feedback(handle, cid, F.STAGE_EXECUTING, 0.5, 'executing')
         if not self.execute.wait_for_server(timeout_sec=2.0):
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor is not available')
         goal = ExecutePlan.Goal(plan=plan, approval_token=verdict.approval_token,
-                                world_hash=verdict.world_hash, correlation_id=cid)
+                                world_hash=verdict.world_hash, correlation_id=cid,
+                                operator_id=operator[0], operator_token=operator[1])
 
         def forward(fb):
             f = fb.feedback

@@ -1,8 +1,12 @@
 """executor_node: the ``execute_plan`` action (bb_msgs/ExecutePlan), a LifecycleNode.
 
-Refuses any plan whose approval token does not verify (HMAC over the canonical program,
-this node's schema hash and the goal's world hash, with the approval key): the checker is
-never bypassed. Runs the plan with :class:`~bb_agent.core.execution.Engine` through the
+Admission (:mod:`bb_agent.core.check.admission`): the checker's stamped approval token must
+verify, be fresh (``token_ttl_s``) and unused; the plan is re-checked against this node's
+own live ``world_state``; skills that need an operator need an operator token bound to the
+plan. Before every motion step the step is judged again on the live state by the same
+safety model, and a fresh ``safety/status`` heartbeat is required; a heartbeat that goes
+stale mid-plan stops the robot (a hung monitor protects nothing). Runs the plan with
+:class:`~bb_agent.core.execution.Engine` through the
 skill adapters the parameters route each skill to (the robot's Skill action by default;
 JointTrajectory and Twist topic adapters for motion skills); conditions are evaluated on
 the live ``world_state``; ``estop`` (transient local) preempts within one engine poll
@@ -12,7 +16,7 @@ the live ``world_state``; ``estop`` (transient local) preempts within one engine
 
 from __future__ import annotations
 
-import hmac
+import math
 import threading
 import time
 
@@ -24,15 +28,18 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import Bool, Empty
 from visualization_msgs.msg import MarkerArray
 
+from bb_agent.core.check.admission import Admission, Refusal, precheck_step
 from bb_agent.core.check.approval_key import key_path, load_or_create_key
-from bb_agent.core.check.check_args import check_arguments
-from bb_agent.core.check.check_sim import literal_holds
-from bb_agent.core.check.checker import approval_token
-from bb_agent.core.check.plan_graph import build_graph, topological_order
-from bb_agent.core.dsl import program as p
-from bb_agent.core.dsl.parser import DslSyntaxError, parse_program
-from bb_agent.core.dsl.printer import print_program
-from bb_agent.core.execution import CircuitBreaker, Engine, ExecOutcome, NodeState, RetryPolicy
+from bb_agent.core.check.check_sim import eval_cond
+from bb_agent.core.check.plan_graph import topological_order
+from bb_agent.core.execution import (
+    CircuitBreaker,
+    Engine,
+    ExecOutcome,
+    NodeState,
+    RetryPolicy,
+    SkillResult,
+)
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
@@ -44,7 +51,7 @@ from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
 from bb_agent.nodes.motion_adapters import make_router
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import ExecutePlan
-from bb_msgs.msg import ExecutionSummary, NodeStatus, WorldState
+from bb_msgs.msg import ExecutionSummary, NodeStatus, SafetyStatus, WorldState
 
 PARAMS = (
     Param('approval_key_file', '', 'approval key file (shared with plan_checker)'),
@@ -56,6 +63,8 @@ PARAMS = (
     Param('heartbeat_timeout_s', 0.5, 'robot state silence that marks the adapter dead (s)',
           0.05, 60.0),
     Param('max_parallel', 4, 'nodes dispatched at once', 1, 64),
+    Param('token_ttl_s', 30.0, 'an approval token older than this is refused (s)', 1.0, 3600.0),
+    Param('monitor_timeout_s', 0.25, 'safety/status silence that stops motion (s)', 0.02, 5.0),
     Param('autostart', True, 'configure and activate on start'),
     *ADAPTER_PARAMS,
 )
@@ -87,6 +96,10 @@ class ExecutorNode(LifecycleNode):
         self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
         self.create_subscription(WorldState, 'world_state', self.live.put, 10)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED)
+        self.heartbeat = -math.inf  # time.monotonic() of the newest safety/status
+        self.create_subscription(SafetyStatus, 'safety/status', self._heartbeat, 10)
+        self.admission = Admission(self.key, token_ttl_s=self.p['token_ttl_s'])
+        self.watchdog = self.create_timer(0.02, self._watch)
         self.adapter = make_router(self, self.p, self.live.get, self._alive,
                                    self.p['heartbeat_timeout_s'])
         self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
@@ -122,6 +135,31 @@ class ExecutorNode(LifecycleNode):
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
                                 'preempted by the safety monitor (STOP)')
 
+    def _heartbeat(self, _msg: SafetyStatus) -> None:
+        self.heartbeat = time.monotonic()
+
+    def _heartbeat_age(self) -> float:
+        return time.monotonic() - self.heartbeat
+
+    def _watch(self) -> None:
+        """Stop a running plan when the safety monitor falls silent (fail closed)."""
+        engine, age = self.running, self._heartbeat_age()
+        if engine is not None and age > self.p['monitor_timeout_s'] and \
+                not engine.stop.is_set():
+            self.stop_pub.publish(Empty())
+            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
+                                f'no safety-monitor heartbeat for {age:.2f} s; stopped')
+
+    def _precheck(self, schema):
+        def check(node_id, skill, args):
+            refusal = precheck_step(node_id, skill, args, schema, self.live.fresh_world(
+                self.p['heartbeat_timeout_s']), self._heartbeat_age(),
+                self.p['monitor_timeout_s'])
+            if refusal is None:
+                return None
+            return SkillResult(False, refusal.code, refusal.message)
+        return check
+
     def _goal(self, _goal) -> GoalResponse:
         return GoalResponse.ACCEPT if self.active.is_set() else GoalResponse.REJECT
 
@@ -136,22 +174,30 @@ class ExecutorNode(LifecycleNode):
         return CancelResponse.ACCEPT
 
     # --- execution -------------------------------------------------------------------------
-    def _verify(self, goal) -> tuple | str:
-        """Return (schema, graph, effective args) when the token verifies, else why not."""
+    def _verify(self, goal) -> tuple | tuple[int, ErrorCode, str]:
+        """Return (schema, graph, effective args) when the plan is admitted, else a refusal."""
         plan = goal.plan
         try:
             schema = load_schema(plan.domain)
-            prog = parse_program(plan.program)
-        except (BBError, DslSyntaxError) as exc:
-            return f'plan unreadable: {exc}'
+        except BBError as exc:
+            return R.OUTCOME_INVALID_INPUT, exc.code, f'plan unreadable: {exc}'
         if plan.schema_hash and plan.schema_hash != schema.sha256:
-            return 'plan was checked against another schema version'
-        if not _token_ok(goal.approval_token, plan.program, schema, goal.world_hash, self.key):
-            return 'approval token missing or does not verify'
-        live = self.live.get()
-        graph = build_graph(prog, max_nodes=schema.max_nodes)
-        _, effective = check_arguments(graph, schema, live or World())
-        return schema, graph, effective
+            return R.OUTCOME_REJECTED, ErrorCode.TOKEN_INVALID, \
+                'plan was checked against another schema version'
+        live = self.live.fresh_world(self.p['heartbeat_timeout_s'])
+        if live is None:
+            return R.OUTCOME_UNAVAILABLE, ErrorCode.STATE_STALE, \
+                'no fresh robot/world state; nothing executes without one'
+        got = self.admission.admit(program=plan.program, schema=schema,
+                                   token=goal.approval_token, world_hash=goal.world_hash,
+                                   operator_id=goal.operator_id,
+                                   operator_tok=goal.operator_token, live=live,
+                                   now_s=time.time())
+        if isinstance(got, Refusal):
+            outcome = R.OUTCOME_INVALID_INPUT if got.code is ErrorCode.PARSE_ERROR \
+                else R.OUTCOME_REJECTED
+            return outcome, got.code, got.message
+        return schema, got.graph, got.effective
 
     def _publish_status(self, plan_id: str, report, graph) -> None:
         elapsed = time.monotonic() - report.started if report.started else 0.0
@@ -163,7 +209,7 @@ class ExecutorNode(LifecycleNode):
 
     def _condition(self, node, schema) -> bool:
         world = self.live.get() or World()
-        return _eval_cond(node.cond, world, schema)
+        return eval_cond(node.cond, world, schema)
 
     async def _execute(self, handle):
         # The plan runs on its own thread; the executor keeps serving estop, state, cancels.
@@ -180,14 +226,11 @@ class ExecutorNode(LifecycleNode):
             handle.abort()
             return result
         checked = self._verify(goal)
-        if isinstance(checked, str):
-            result.outcome = R.OUTCOME_REJECTED if 'token' in checked or 'schema' in checked \
-                else R.OUTCOME_INVALID_INPUT
-            result.error_code = int(ErrorCode.TOKEN_INVALID if result.outcome ==
-                                    R.OUTCOME_REJECTED else ErrorCode.PARSE_ERROR)
-            result.error_msg = checked
+        if isinstance(checked[2], str):  # (outcome, code, why): refused
+            result.outcome, code, result.error_msg = checked
+            result.error_code = int(code)
             log_json(self, 'refused', level='warn', correlation_id=cid, plan_id=plan_id,
-                     reason=checked)
+                     reason=result.error_msg)
             handle.abort()
             return result
         schema, graph, effective = checked
@@ -218,7 +261,8 @@ class ExecutorNode(LifecycleNode):
         engine = Engine(graph, schema, effective, self.adapter,
                         lambda node: self._condition(node, schema),
                         policy=self.policy, breaker=self.breaker, on_status=on_status,
-                        stop_robot=lambda: self.stop_pub.publish(Empty()))
+                        stop_robot=lambda: self.stop_pub.publish(Empty()),
+                        precheck=self._precheck(schema))
         with self.lock:
             if self.running is not None:
                 result.outcome, result.error_code = R.OUTCOME_UNAVAILABLE, 304
@@ -255,25 +299,6 @@ class ExecutorNode(LifecycleNode):
         else:
             handle.abort()
         return result
-
-
-def _token_ok(token: str, program: str, schema, world_hash: str, key: bytes) -> bool:
-    if not token or not world_hash:
-        return False
-    try:
-        canonical = print_program(parse_program(program))
-    except DslSyntaxError:
-        return False
-    return hmac.compare_digest(token, approval_token(canonical, schema.sha256, world_hash, key))
-
-
-def _eval_cond(cond, world: World, schema) -> bool:
-    if isinstance(cond, p.Predicate):
-        return literal_holds(cond.name, cond.args, world.facts, world, schema)
-    if isinstance(cond, p.Not):
-        return not _eval_cond(cond.cond, world, schema)
-    values = [_eval_cond(c, world, schema) for c in cond.conds]
-    return all(values) if isinstance(cond, p.All) else any(values)
 
 
 def _summary(plan_id, outcome, duration, statuses) -> ExecutionSummary:

@@ -61,3 +61,7 @@ class LiveWorld(Latest):
                 self._converted = self.value
                 self.world = world_or_none(self.value) or self.world
             return self.world
+
+    def fresh_world(self, max_age_s: float) -> World | None:
+        """Return the World of the latest message if it is younger than ``max_age_s``."""
+        return self.get() if self.fresh(max_age_s) is not None else None

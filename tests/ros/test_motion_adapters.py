@@ -34,7 +34,9 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def robot(repo_root, env):
+    # The safety monitor too: the executor moves nothing without its heartbeat.
     s = Stack(repo_root, {'sim_robot': ('sim_robot_node', {'time_scale': 4.0}),
+                          'safety_monitor': ('safety_monitor_node', {}),
                           'plan_checker': ('plan_checker_node', {})}, env)
     yield s
     s.stop()

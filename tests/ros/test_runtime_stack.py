@@ -136,9 +136,97 @@ def test_when_human_enters_during_motion_expect_stop_within_bound_then_reset(ros
     assert not ros.call(ros.reset, Trigger.Request()).success  # the human is still there
     ros.human.publish(Point(x=math.nan, y=math.nan, z=math.nan))
     assert ros.wait_until(lambda: ros.status[-1].v_s < 1.0, 2)
-    reset = ros.call(ros.reset, Trigger.Request())
+    # A reset needs reset_hold_s (1 s) of fresh states below the threshold in a row.
+    early = ros.call(ros.reset, Trigger.Request())
+    assert not early.success and 'in a row' in early.message
+    deadline = time.monotonic() + 3.0
+    while not (reset := ros.call(ros.reset, Trigger.Request())).success and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
     assert reset.success, f'{reset.message}\n{monitor_stops(stack)}'
     assert ros.wait_until(lambda: not ros.estop[-1].data, 2)
+
+
+def _clear_human(ros, stack):
+    """Remove the sim's person and reset STOP if it latched (a reset needs 1 s of safety)."""
+    ros.human.publish(Point(x=math.nan, y=math.nan, z=math.nan))
+    assert ros.wait_until(lambda: not any(o.kind == 'human' for o in ros.world[-1].objects), 3)
+    deadline = time.monotonic() + 5.0
+    while ros.status[-1].latched and time.monotonic() < deadline:
+        ros.call(ros.reset, Trigger.Request())
+        time.sleep(0.2)
+    assert not ros.status[-1].latched, monitor_stops(stack)
+
+
+def test_when_an_approval_token_is_replayed_expect_the_second_use_refused(ros):
+    plan, answer = check(ros, 's1 = move_to(target=bin_b, speed=0.3 m/s);\n')
+    token, world = answer.verdict.approval_token, answer.verdict.world_hash
+    first = execute(ros, plan, token, world)[1]
+    assert first.outcome == ExecutePlan.Result.OUTCOME_SUCCEEDED, first.error_msg
+    accepted, again = execute(ros, plan, token, world)
+    assert accepted and again.outcome == ExecutePlan.Result.OUTCOME_REJECTED
+    assert again.error_code == 202 and 'already used' in again.error_msg
+    assert again.summary.nodes_total == 0
+
+
+@pytest.mark.parametrize('how', ['forged_world', 'stale_approval'])
+def test_when_the_world_changed_since_the_check_expect_the_executor_to_refuse(ros, stack, how):
+    # The check sees a world without the person (a forged world_state, or an approval
+    # minted before the person stepped in); the executor re-checks on its own live world.
+    empty = ros.world[-1]
+    program = 's1 = move_to(target=bin_b, speed=0.3 m/s);\n'
+    if how == 'stale_approval':
+        plan, answer = check(ros, program)
+    ros.human.publish(Point(x=0.3, y=-0.55, z=0.1))  # beside bin_b
+    assert ros.wait_until(lambda: any(o.kind == 'human' for o in ros.world[-1].objects), 3)
+    try:
+        if how == 'forged_world':
+            plan = PlanGraph(plan_id=str(uuid.uuid4()), domain='robot', program=program)
+            answer = ros.call(ros.check, CheckPlan.Request(plan=plan, world_state=[empty]))
+        assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
+        accepted, result = execute(ros, plan, answer.verdict.approval_token,
+                                   answer.verdict.world_hash)
+        assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_REJECTED
+        assert result.error_code == 201 and 'live world' in result.error_msg, result.error_msg
+        assert 'person' in result.error_msg and result.summary.nodes_total == 0
+    finally:
+        _clear_human(ros, stack)
+
+
+def test_when_a_plan_needs_an_operator_and_none_approved_expect_refusal(ros, stack):
+    ros.human.publish(Point(x=0.55, y=-0.55, z=0.3))
+    assert ros.wait_until(lambda: any(o.kind == 'human' for o in ros.world[-1].objects), 3)
+    try:
+        plan, answer = check(ros, 's1 = pick(object=red_cup, speed=0.1 m/s);\n'
+                                  's2 = hand_over(object=red_cup);\n')
+        assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
+        accepted, result = execute(ros, plan, answer.verdict.approval_token,
+                                   answer.verdict.world_hash)
+        assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_REJECTED
+        assert result.error_code == 402 and 'operator' in result.error_msg
+        assert result.summary.nodes_total == 0
+    finally:
+        _clear_human(ros, stack)
+
+
+def test_when_the_safety_monitor_hangs_expect_no_motion_and_a_typed_failure(ros, stack):
+    import signal
+    plan, answer = check(ros, 's1 = move_to(target=bin_a, speed=0.3 m/s);\n')
+    assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
+    before = ros.world[-1].robot.end_effector.position
+    monitor = stack.procs['safety_monitor'].popen
+    os.killpg(monitor.pid, signal.SIGSTOP)  # hung: alive, silent
+    try:
+        time.sleep(0.5)
+        accepted, result = execute(ros, plan, answer.verdict.approval_token,
+                                   answer.verdict.world_hash)
+        after = ros.world[-1].robot.end_effector.position
+    finally:
+        os.killpg(monitor.pid, signal.SIGCONT)
+    assert accepted and result.outcome != ExecutePlan.Result.OUTCOME_SUCCEEDED
+    assert result.error_code == 400 and 'heartbeat' in result.error_msg, result.error_msg
+    assert math.dist((before.x, before.y, before.z), (after.x, after.y, after.z)) < 1e-3
+    _clear_human(ros, stack)  # the monitor latches on its stale inputs when it resumes
 
 
 def test_when_robot_is_killed_mid_plan_expect_typed_error_safe_pose_and_stale_stop(ros, stack):

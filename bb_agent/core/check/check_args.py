@@ -151,7 +151,8 @@ def _check_pose(pose: p.Pose):
     for axis, q in pose.coords:
         unit = 'm' if axis in _LINEAR else 'rad'
         try:  # a bare number is in the base unit, as schemas declare them
-            coords.append((axis, p.Quantity(to_unit(q.value, q.unit, unit))))
+            # rounded to the DSL's 9 fraction digits (a nanometre), so it prints and reparses
+            coords.append((axis, p.Quantity(round(to_unit(q.value, q.unit, unit), 9))))
         except UnitError as exc:
             return (Code.E_ARG_UNIT, f'{axis}: {exc}'), None
     return None, p.Pose(tuple(coords))

@@ -3,15 +3,18 @@
 A request names the domain, the program, optionally a world (else the live one) and a
 budget. The verdict is cached by (program text, schema, world, budget); with ``repair`` a
 rejected plan is repaired and re-checked (never one that breaks a safety rule). Approval
-tokens are HMAC'd with the approval key, so only this service can approve.
+tokens are HMAC'd with the approval key and stamped with the time they are handed out (a
+cached verdict gets a fresh stamp), so only this service can approve, and only briefly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import hashlib
 import threading
+import time
 
+from bb_agent.core.check.admission import stamped_token
 from bb_agent.core.check.check_args import check_arguments
 from bb_agent.core.check.checker import Verdict, check_plan
 from bb_agent.core.check.repair import repair_plan
@@ -70,7 +73,8 @@ class CheckService:
         with self.lock:
             hit = self.cache.get(key)
         if hit is not None:
-            return CheckOutcome(hit, self._effective(hit, schema, world), cached=True)
+            return CheckOutcome(self._stamp(hit), self._effective(hit, schema, world),
+                                cached=True)
         if repair:
             result = repair_plan(program, schema, world, **kwargs)
             verdict = result.verdict
@@ -84,7 +88,15 @@ class CheckService:
         outcome.effective = self._effective(verdict, schema, world)
         with self.lock:
             self.cache.put(key, verdict)
+        outcome.verdict = self._stamp(verdict)
         return outcome
+
+    def _stamp(self, verdict: Verdict) -> Verdict:
+        """Return ``verdict`` with a token stamped now (the executor honours it briefly)."""
+        if not verdict.approved:
+            return verdict
+        return replace(verdict, token=stamped_token(verdict.canonical, verdict.schema_hash,
+                                                    verdict.world_hash, self.key, time.time()))
 
     def _grammar_only(self, program: str, schema: DomainSchema, world: World) -> Verdict:
         """Verdict for a bridge domain: the program must be a sentence of its grammar."""

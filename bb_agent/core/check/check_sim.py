@@ -49,6 +49,16 @@ def literal_holds(name: str, args: tuple, facts: frozenset, world: World,
     return fact_key(name, args) in facts
 
 
+def eval_cond(cond: p.Cond, world: World, schema: DomainSchema) -> bool:
+    """Evaluate a branch condition on a (live) world state: facts and geometry."""
+    if isinstance(cond, p.Predicate):
+        return literal_holds(cond.name, cond.args, world.facts, world, schema)
+    if isinstance(cond, p.Not):
+        return not eval_cond(cond.cond, world, schema)
+    values = [eval_cond(c, world, schema) for c in cond.conds]
+    return all(values) if isinstance(cond, p.All) else any(values)
+
+
 def implied_literals(cond: p.Cond, outcome: bool) -> list[tuple[p.Predicate, bool]] | None:
     """Literals implied by ``cond == outcome``, or None when nothing single is implied."""
     if isinstance(cond, p.Predicate):

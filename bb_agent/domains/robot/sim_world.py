@@ -10,6 +10,7 @@ in the executor's threads while the node publishes snapshots.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import math
 import random
@@ -64,6 +65,9 @@ class SimWorld:
         self._frozen: World | None = None
         self._following: threading.Event | None = None  # the running joint-trajectory goal
         self.updated = time.monotonic()  # when the state last changed or was measured
+        # Called (in the skill's thread, lock held) after every simulation step and skill
+        # end: the soundness harness steps the safety monitor along exactly what ran.
+        self.observer: Callable[[], None] | None = None
 
     # --- state -------------------------------------------------------------------------
     def joints(self) -> tuple[float, ...]:
@@ -155,6 +159,8 @@ class SimWorld:
                 self.ee = tuple(c + d * step / dist for c, d in zip(self.ee, delta, strict=True))
                 self.speed, self.mode = speed, 'executing'
                 self._carry()
+                if self.observer is not None:
+                    self.observer()
                 if self.held and self.rng.random() < self.faults.drop_rate * DT:
                     self._drop()
                     return SkillResult(False, ErrorCode.SKILL_FAILED, 'object dropped')
@@ -196,6 +202,8 @@ class SimWorld:
             with self.lock:
                 self.speed = 0.0
                 self.mode = 'stopped' if self.estop.is_set() else 'idle'
+                if self.observer is not None:
+                    self.observer()
         return result or SkillResult(True)
 
     def _approach(self, target: Vec3, args, deadline, cancel):
