@@ -194,7 +194,7 @@ def test_when_the_world_changed_since_the_check_expect_the_executor_to_refuse(ro
 
 
 def test_when_a_plan_needs_an_operator_and_none_approved_expect_refusal(ros, stack):
-    ros.human.publish(Point(x=0.55, y=-0.55, z=0.3))
+    ros.human.publish(Point(x=1.2, y=-0.8, z=0.3))  # present, and far from the arm
     assert ros.wait_until(lambda: any(o.kind == 'human' for o in ros.world[-1].objects), 3)
     try:
         plan, answer = check(ros, 's1 = pick(object=red_cup, speed=0.1 m/s);\n'
