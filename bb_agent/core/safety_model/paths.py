@@ -10,7 +10,7 @@ monitor can measure on the way:
 - edge: exact, at an end (a box margin is concave along a line);
 - joints: yaw exactly (ends, plus the half-plane behind the base where it wraps), elbow
   exactly (it depends only on the distance to the shoulder, extreme at an end or at the
-  closest point), shoulder sampled every ``path_step_m``;
+  closest point), shoulder by bisection with a Lipschitz bound down to ``path_step_m``;
 - speed: the commanded speed throughout; force: the held force, the contact force at the end.
 """
 
@@ -24,6 +24,8 @@ from bb_agent.core.safety_model import vs
 from bb_agent.core.safety_model.kinematics import (
     HOME,
     JOINT_LIMITS,
+    L1,
+    L2,
     SHOULDER,
     carried,
     dropped,
@@ -141,9 +143,47 @@ def _lerp(a: Vec3, b: Vec3, t: float) -> Vec3:
     return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), a[2] + t * (b[2] - a[2]))
 
 
+def _shoulder_margin(p: Vec3) -> float:
+    q = inverse_kinematics(p)[1]
+    lo, hi = JOINT_LIMITS[1]
+    return min(q - lo, hi - q)
+
+
+def _term(margin: float, margin0: float) -> float:
+    return ((margin0 - max(margin, -margin0)) / margin0) ** 2 if margin < margin0 else 0.0
+
+
+def _shoulder_term(a: Vec3, b: Vec3, margin0: float, step: float) -> float:
+    """Bound the shoulder term on a-b by bisection with a Lipschitz bound.
+
+    The shoulder angle is atan2(h, r) + beta(d) (d: distance to the shoulder joint); its
+    gradient is at most 1/d + 1/sqrt((L1 + L2)^2 - d^2), so a piece whose end margins exceed
+    ``margin0`` by that bound times half its length cannot come near the limit and is not
+    sampled. Pieces that might are split down to ``step`` metres.
+    """
+    d_min = max(math.dist(_closest(a, b, SHOULDER), SHOULDER), 1e-3)
+    d_max = min(max(math.dist(a, SHOULDER), math.dist(b, SHOULDER)), L1 + L2 - 1e-3)
+    lipschitz = 1.0 / d_min + 1.0 / math.sqrt((L1 + L2) ** 2 - d_max ** 2)  # rad/m
+    worst = 0.0
+    pieces = [(a, b, _shoulder_margin(a), _shoulder_margin(b))]
+    while pieces:
+        p, q, mp, mq = pieces.pop()
+        length = math.dist(p, q)
+        if min(mp, mq) - lipschitz * length / 2 >= margin0:
+            continue
+        mid = _lerp(p, q, 0.5)
+        mm = _shoulder_margin(mid)
+        worst = max(worst, _term(mm, margin0), _term(mp, margin0), _term(mq, margin0))
+        if length > step:
+            pieces += [(p, mid, mp, mm), (mid, q, mm, mq)]
+    return worst
+
+
 def segment_joint_term(a: Vec3, b: Vec3, safety: SafetySpec) -> float:
     """Return an upper bound of the joint term (unweighted) on the segment a-b."""
     margin0 = safety.joint_margin_rad
+    if margin0 <= 0:
+        return 0.0
     worst = max(joint_term(inverse_kinematics(a), margin0),
                 joint_term(inverse_kinematics(b), margin0))
     # yaw wraps through +-pi where the segment crosses the half-plane behind the base.
@@ -151,17 +191,9 @@ def segment_joint_term(a: Vec3, b: Vec3, safety: SafetySpec) -> float:
         x = _lerp(a, b, a[1] / (a[1] - b[1]))[0]
         if x < 0:
             worst = max(worst, joint_term((math.pi, 1.0, 1.0), margin0))
-    near = _closest(a, b, SHOULDER)
-    worst = max(worst, joint_term(inverse_kinematics(near), margin0))
-    # shoulder: sampled (it is neither monotone nor convex along a line).
-    n = max(1, math.ceil(math.dist(a, b) / safety.path_step_m))
-    lo, hi = JOINT_LIMITS[1]
-    for i in range(1, n):
-        q = inverse_kinematics(_lerp(a, b, i / n))[1]
-        margin = min(q - lo, hi - q)
-        if margin < margin0:
-            worst = max(worst, ((margin0 - max(margin, -margin0)) / margin0) ** 2)
-    return worst
+    # elbow: extreme where the distance to the shoulder is (an end, or the closest point).
+    worst = max(worst, joint_term(inverse_kinematics(_closest(a, b, SHOULDER)), margin0))
+    return max(worst, _shoulder_term(a, b, margin0, safety.path_step_m))
 
 
 def segment_terms(a: Vec3, b: Vec3, hazards: vs.Hazards, safety: SafetySpec) -> dict:
