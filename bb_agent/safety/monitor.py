@@ -9,6 +9,13 @@ STOP latches when V_s exceeds the threshold, when the hazard part of V_s (all bu
 term) rises by more than ``vs_rise_tol`` within one executing step, or when any input is
 stale or not finite (fail closed). Only ``reset`` clears it, and only after ``reset_hold_s``
 of consecutive fresh, finite states below the threshold: one sample proves nothing.
+
+Recovery: when V_s stays above the threshold because of the robot's own state (a joint or
+edge term; no person or obstacle near, :func:`~bb_agent.core.safety_model.vs.recoverable`),
+a reset after the same hold clears STOP *for recovery*: from then on the hazard part of V_s
+may only fall (any rise latches STOP again), and normal rules return at the first step
+boundary with V_s below the threshold. The plan checker applies the same rule, so only
+plans that lower V_s are approved from such a pose.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 import enum
 import math
 
-from bb_agent.core.safety_model.vs import Hazards, hazard_part, vs_terms
+from bb_agent.core.safety_model.vs import Hazards, hazard_part, recoverable, vs_terms
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import Vec3
 
@@ -83,6 +90,8 @@ class SafetyMonitor:
         self.threshold = schema.safety.vs_threshold  # V_s stop level (dimensionless)
         self.rise_tol = schema.safety.vs_rise_tol  # largest hazard-part rise within a step
         self._fine_since: float | None = None  # since when every state was fresh and below
+        self._fresh_since: float | None = None  # since when every state was fresh and finite
+        self.recovery: tuple[float, str] | None = None  # (hazard ceiling, step) in recovery
         self.latched, self.latch_reasons = False, []
         self._last: tuple[float, float] | None = None  # (time, V_s)
         self._step: tuple[str, float] | None = None  # (node id, V_s at its start)
@@ -130,6 +139,10 @@ class SafetyMonitor:
             self._fine_since = None
         elif self._fine_since is None:
             self._fine_since = now
+        if not (math.isfinite(v_s) and recoverable(terms)):
+            self._fresh_since = None
+        elif self._fresh_since is None:
+            self._fresh_since = now
         self._now = now
         level = Level.STOP if self.latched else Level.WARN if reasons else Level.OK
         shown = reasons if not self.latched else list(dict.fromkeys(self.latch_reasons +
@@ -141,6 +154,8 @@ class SafetyMonitor:
         out = []
         threshold = self.threshold
         worst = max(terms, key=terms.get) if terms else ''
+        if self.recovery is not None:
+            return out + self._check_recovery(v_s, terms, state)
         if v_s > threshold:
             out.append(f'V_s {v_s:.2f} > threshold {threshold:.2f} (largest term: {worst} '
                        f'{terms.get(worst, 0.0):.2f})')
@@ -157,6 +172,19 @@ class SafetyMonitor:
                        f'{step} (tolerance {self.rise_tol:.2f})')
         return out
 
+    def _check_recovery(self, v_s: float, terms: dict, state: LiveState) -> list[str]:
+        ceiling, step = self.recovery
+        hazard = hazard_part(terms)
+        if hazard > ceiling + 1e-6 or not recoverable(terms):
+            self.recovery = None
+            return [f'recovery: V_s (hazard terms) rose to {hazard:.2f} above {ceiling:.2f}; '
+                    'only motions that lower V_s are allowed']
+        if v_s < self.threshold and state.executing_step != step:
+            self.recovery = None  # recovered, at a step boundary: normal rules again
+            return []
+        self.recovery = (min(ceiling, hazard), state.executing_step)
+        return [f'warn: recovering from V_s {v_s:.2f}: only motions that lower V_s']
+
     def reset(self) -> tuple[bool, str]:
         """Clear the latch after ``reset_hold_s`` of fresh, finite states below the threshold.
 
@@ -167,7 +195,7 @@ class SafetyMonitor:
         if not math.isfinite(s.v_s):
             return False, 'refused: no fresh, finite state (' + '; '.join(s.reasons) + ')'
         if s.v_s >= self.threshold:
-            return False, f'refused: V_s {s.v_s:.2f} is not below {self.threshold:.2f}'
+            return self._reset_for_recovery(s)
         held = 0.0 if self._fine_since is None else self._now - self._fine_since
         if held < self.cfg.reset_hold_s:
             return False, (f'refused: V_s has been below {self.threshold:.2f} with fresh '
@@ -176,3 +204,18 @@ class SafetyMonitor:
         self.latched, self.latch_reasons = False, []
         self._step = None
         return True, 'STOP cleared'
+
+    def _reset_for_recovery(self, s: Status) -> tuple[bool, str]:
+        """Clear STOP for recovery when V_s is high from the robot's own state (see above)."""
+        if not recoverable(s.terms):
+            return False, (f'refused: V_s {s.v_s:.2f} is not below {self.threshold:.2f}, and a '
+                           'person or obstacle is near (no recovery while they are)')
+        held = 0.0 if self._fresh_since is None else self._now - self._fresh_since
+        if held < self.cfg.reset_hold_s:
+            return False, (f'refused: fresh states for {held:.2f} s; a recovery reset needs '
+                           f'{self.cfg.reset_hold_s:g} s in a row')
+        self.latched, self.latch_reasons, self._step = False, [], None
+        self.recovery = (hazard_part(s.terms), '')
+        return True, (f'STOP cleared for recovery: V_s {s.v_s:.2f} is above '
+                      f"{self.threshold:.2f} from the robot's own pose; only motions that "
+                      'lower V_s are allowed until it is below')

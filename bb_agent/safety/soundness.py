@@ -37,7 +37,7 @@ class Trial:
     program: str
     approved: bool
     vs_only_rejection: bool = False
-    ran: bool = False
+    ran: bool = False  # the plan was dispatched (NOT_RUN outcome: STOP could not be reset)
     latched: bool = False
     reasons: list[str] = field(default_factory=list)
     outcome: str = ''
@@ -151,6 +151,12 @@ def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> tuple[bo
 
     sim.observer = observe
     observe()
+    if monitor.latched:  # latched before anything ran: an operator resets (or recovers)
+        ok, why = monitor.reset()
+        if not ok:
+            return True, [f'not run: STOP latched before the plan and {why}'], 'NOT_RUN'
+        sim.estop.clear()
+        stop.clear()
     engine = Engine(graph, schema, effective,
                     lambda nid, skill, args, timeout, cancel: sim.run_skill(skill, args,
                                                                             timeout, cancel),

@@ -84,8 +84,35 @@ def test_when_reset_is_asked_expect_it_needs_a_sustained_safe_state(samples, exp
     assert why
 
 
-def test_when_vs_is_over_threshold_expect_reset_refused():
+def test_when_vs_is_over_threshold_from_the_robots_own_state_expect_a_recovery_reset():
     monitor = SafetyMonitor(SCHEMA, CFG)
-    monitor.tick(state(0.0, force=80.0), 0.0)
+    monitor.tick(state(0.0, force=80.0), 0.0)  # V_s 1.2 from the grip alone
     ok, why = monitor.reset()
-    assert not ok and 'not below' in why
+    assert ok and 'recovery' in why
+    # easing the grip lowers V_s (still above 1: recovering); squeezing harder latches again
+    assert monitor.tick(state(0.02, force=75.0, step='s1'), 0.02).level is Level.WARN
+    assert monitor.tick(state(0.04, force=78.0, step='s1'), 0.04).latched
+
+
+@pytest.mark.parametrize('path,latches', [
+    ([(-0.15, 0.02, 0.3), (-0.1, 0.02, 0.31), (0.3, 0.0, 0.4)], False),  # lowers V_s: home
+    ([(-0.15, 0.02, 0.3), (-0.18, 0.0, 0.3)], True),  # deeper past the yaw limit
+])
+def test_when_stop_is_reset_for_recovery_expect_only_motions_that_lower_vs(path, latches):
+    monitor = SafetyMonitor(SCHEMA, CFG)
+    monitor.tick(state(0.0, ee=path[0], joints=()), 0.0)
+    assert monitor.latched
+    ok, why = monitor.reset()
+    assert ok and 'recovery' in why
+    for i, ee in enumerate(path[1:], 1):
+        status = monitor.tick(state(i * 0.02, ee=ee, joints=(), step='s1'), i * 0.02)
+    assert status.latched is latches, status.reasons
+    if not latches:
+        assert monitor.tick(state(1.0, ee=path[-1], joints=()), 1.0).level is Level.OK
+
+
+def test_when_a_person_is_near_expect_no_recovery_reset():
+    monitor = SafetyMonitor(SCHEMA, CFG)
+    monitor.tick(state(0.0, hazards=((0.3, 0.0, 0.5),)), 0.0)
+    ok, why = monitor.reset()
+    assert not ok and 'person' in why

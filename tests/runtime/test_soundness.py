@@ -49,3 +49,28 @@ def test_when_a_rejected_plan_runs_anyway_expect_the_monitor_to_stop_it(schema, 
     _, effective = check_arguments(verdict.graph, schema, world)
     latched, reasons, _ = run_in_sim(verdict.graph, effective, world, schema)
     assert latched is latches, reasons
+
+
+@pytest.mark.parametrize('ee,program,approved,latches', [
+    # behind the base the yaw joint is past its limit (V_s 3.2): only motions lowering V_s
+    ((-0.15, 0.02, 0.3), 's1 = home(speed=0.1 m/s);', True, False),
+    ((-0.15, 0.02, 0.3), 's1 = move_to(target={x=-0.18, y=0.0, z=0.3}, speed=0.1 m/s);',
+     False, None),
+    # at the edge of reach (elbow near its limit, V_s 1.56)
+    ((0.88, 0.1, 0.4), 's1 = home(speed=0.1 m/s);', True, False),
+])
+def test_when_stop_latched_at_a_dead_end_pose_expect_a_recovery_that_only_lowers_vs(
+        schema, ee, program, approved, latches):
+    from bb_agent.core.check.check_args import check_arguments
+    from bb_agent.core.check.checker import check_plan
+    from bb_agent.core.resources import config_path
+    from bb_agent.core.world import RobotSummary, load_world
+    from bb_agent.safety.soundness import run_in_sim
+    world = load_world(config_path('worlds', 'tabletop.json')).model_copy(
+        update={'robot': RobotSummary(ee_position=ee)})
+    verdict = check_plan(program, schema, world)
+    assert verdict.approved is approved, verdict.violations
+    if approved:
+        _, effective = check_arguments(verdict.graph, schema, world)
+        latched, reasons, outcome = run_in_sim(verdict.graph, effective, world, schema)
+        assert latched is latches and outcome == 'SUCCEEDED', (reasons, outcome)

@@ -23,6 +23,7 @@ from bb_agent.core.schema import DomainSchema, SkillSpec
 from bb_agent.core.world import World
 
 MAX_STATES = 256  # distinct start states of one step before the check fails closed
+RECOVERY_EPS = 1e-9  # a recovery step's hazard bound may equal its start (no rise)
 
 
 def judge_step(node_id: str, spec: SkillSpec, args: dict, state: ArmState, world: World,
@@ -54,6 +55,19 @@ def judge_step(node_id: str, spec: SkillSpec, args: dict, state: ArmState, world
         elif vs.clearance_term(end, hazards, safety) >= vs.W_HUMAN:
             out.append(Violation.of(Code.E_VS_PREDICTED, node_id, 'the pushed object would '
                                     "end inside a person's or obstacle's clearance"))
+    start_vs = sum(pred.start.values())
+    if start_vs > safety.vs_threshold:
+        # Recovery (the monitor's rule too): the arm stands above the threshold; a step may
+        # run only if V_s's hazard terms never rise above where it starts.
+        if not vs.recoverable(pred.start):
+            out.append(Violation.of(Code.E_VS_PREDICTED, node_id, f'V_s is {start_vs:.2f} '
+                                    'where the step starts, with a person or obstacle near; '
+                                    'nothing may move until it is below the threshold'))
+        elif pred.rise > RECOVERY_EPS:
+            out.append(Violation.of(Code.E_VS_PREDICTED, node_id, f'recovery from V_s '
+                                    f'{start_vs:.2f}: only steps that lower V_s may run; this '
+                                    f'one may raise its hazard terms by {pred.rise:.2f}'))
+        return out, pred
     if pred.vs > safety.vs_threshold:
         top = max(pred.terms, key=pred.terms.get)
         out.append(Violation.of(Code.E_VS_PREDICTED, node_id, f'predicted V_s {pred.vs:.2f} '
@@ -90,12 +104,6 @@ def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
     initial = ArmState.of(world)
     base = vs.hazards_of(world)
     out: list[Violation] = []
-    at_rest = vs.vs_terms(position=initial.ee, speed=0.0, force=initial.force, hazards=base,
-                          safety=schema.safety)
-    if sum(at_rest.values()) > schema.safety.vs_threshold:
-        out.append(Violation.of(Code.E_VS_PREDICTED, '', f'V_s is already '
-                                f'{sum(at_rest.values()):.2f} where the robot stands; nothing '
-                                'may run until it is below the threshold'))
     starts: dict[str, frozenset] = {}
     ends: dict[str, frozenset] = {}
     durations: dict[str, float] = {}

@@ -99,6 +99,7 @@ class StepPrediction:
     after: ArmState | None = None
     pushed_to: Vec3 | None = None
     unknown: str = ''
+    start: dict[str, float] = field(default_factory=dict)  # V_s terms at rest at the start
 
 
 def commanded(skill: SkillSpec, args: dict, name: str) -> float:
@@ -236,7 +237,7 @@ def predict_step(skill: SkillSpec, args: dict, state: ArmState, world: World,
     length = sum(math.dist(a, b) for a, b in zip(path, path[1:], strict=False))
     total = sum(worst.values())
     return StepPrediction(total, worst, vs.hazard_part(worst) - vs.hazard_part(start), length,
-                          after, pushed_to)
+                          after, pushed_to, start=start)
 
 
 def _after(skill: SkillSpec, args: dict, state: ArmState, world: World, end: Vec3,

@@ -34,6 +34,10 @@ W_SPEED, W_FORCE, W_HUMAN, W_EDGE, W_JOINT = 0.5, 0.3, 1.0, 0.3, 0.8  # weights
 EDGE_MARGIN_M = 0.05  # metres from a workspace face where the edge term starts
 MIN_HAZARD_DISTANCE_M = 1e-3  # guards the 1/d^2 term
 HUMAN, OBSTACLE = 'human', 'obstacle'  # world-object kinds that are hazards
+# Recovery: above the threshold, a reset may clear STOP for motions that only lower V_s,
+# but only while the people/obstacle term is at most this (V_s is high from the robot's
+# own pose, not from someone at the gripper: ~0.7 m from a person).
+RECOVERY_MAX_CLEARANCE_TERM = 0.25
 
 
 @dataclass(frozen=True)
@@ -110,3 +114,8 @@ def vs_terms(*, position: Vec3, speed: float, force: float, hazards: Hazards,
 def hazard_part(terms: dict[str, float]) -> float:
     """Return V_s without its speed term: what the rise rule watches."""
     return sum(v for k, v in terms.items() if k != 'speed')
+
+
+def recoverable(terms: dict[str, float]) -> bool:
+    """Return True when V_s is high from the robot's own state, not from a nearby hazard."""
+    return terms.get('human', 0.0) <= RECOVERY_MAX_CLEARANCE_TERM
