@@ -49,7 +49,10 @@ def codes(program, world=TABLE):
     # 2: the speed term divides by the near-human limit while a person is present
     ('s1 = move_to(target={x=0.5, y=-0.05, z=0.3}, speed=0.15 m/s);',
      with_objects(person(0.5, -0.45)), {'E_VS_PREDICTED'}),
-    ('s1 = home();', with_objects(person(0.5, -0.45)), {'E_SPEED_LIMIT', 'E_VS_PREDICTED'}),
+    ('s1 = home(speed=0.2 m/s);', with_objects(person(0.5, -0.45)),
+     {'E_SPEED_LIMIT', 'E_VS_PREDICTED'}),
+    # "Go home." near a person: the speed nobody wrote takes the near-human limit
+    ('s1 = home();', with_objects(person(0.5, -0.45)), set()),
     # 3: at the speed limit with nobody near, approved (the rise rule ignores speed)
     ('s1 = move_to(target=green_ball, speed=0.5 m/s);', TABLE, set()),
     # 4: a person just outside the box, and obstacles, are hazards

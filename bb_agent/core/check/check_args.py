@@ -70,11 +70,23 @@ def check_arguments(graph: PlanGraph, schema: DomainSchema,
                 out.append(Violation.of(Code.E_MISSING_ARG, node.id,
                                         f'{node.skill} needs argument {name!r}'))
             elif arg.default is not None:
-                values[name] = arg.default
+                values[name] = _default(arg, schema, world)
         effective[node.id] = values
         out += _check_annotations(node, spec)
     out += check_repeats(graph.program.body, schema)
     return out, effective
+
+
+def _default(arg: ArgSpec, schema: DomainSchema, world: World):
+    """Return an absent argument's value: its default, slowed while a person is present.
+
+    A speed nobody wrote takes the near-human limit when a person is in the world state (the
+    schema's default is for an empty cell); a written speed is never changed (over the limit
+    it is rejected, naming both).
+    """
+    if arg.safety == 'speed' and schema.safety is not None and world.humans():
+        return min(arg.default, schema.safety.max_speed_near_human_mps)
+    return arg.default
 
 
 def _check_value(arg: ArgSpec, value: p.Value, world: World, schema: DomainSchema,

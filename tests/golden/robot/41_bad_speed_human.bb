@@ -1,2 +1,3 @@
 # world: human.json
-s1 = pick(object=red_cup);
+# A written speed over the near-human limit is rejected (a defaulted one is slowed).
+s1 = pick(object=red_cup, speed=0.2 m/s);
