@@ -34,3 +34,13 @@ def test_when_bringup_invalid_expect_typed_error_naming_file_and_key(tmp_path, t
 def test_when_error_has_empty_message_expect_value_error():
     with pytest.raises(ValueError):
         BBError(ErrorCode.INTERNAL, '')
+
+
+def test_when_operator_skills_are_configured_expect_agent_and_executor_to_agree():
+    import yaml
+
+    from bb_agent.core.resources import config_path
+    doc = yaml.safe_load(config_path('nodes', 'operator.yaml').read_text())
+    lists = {node: doc[node]['ros__parameters']['approval_skills']
+             for node in ('agent', 'executor')}
+    assert lists['agent'] == lists['executor'], lists

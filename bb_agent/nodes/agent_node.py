@@ -40,7 +40,7 @@ PARAMS = (
     Param('check_timeout_s', 5.0, 'checker answer limit (s; playbook: 5 s)', 0.1, 600.0),
     Param('execute_timeout_s', 300.0, 'execution limit (s; playbook: 5 min)', 1.0, 3600.0),
     Param('approval_skills', '', 'comma-separated skills that need an operator besides the '
-          "schema's operator skills (which always do, at the executor too)"),
+          "schema's operator skills (config/nodes/operator.yaml, shared with the executor)"),
     Param('approval_key_file', '', 'approval key file (shared with plan_checker, executor)'),
     Param('approve_below', 0.0, 'plans under this confidence need an operator', 0.0, 1.0),
     Param('approval_timeout_s', 60.0, 'no operator answer in this long rejects (s)',

@@ -63,6 +63,9 @@ PARAMS = (
     Param('heartbeat_timeout_s', 0.5, 'robot state silence that marks the adapter dead (s)',
           0.05, 60.0),
     Param('max_parallel', 4, 'nodes dispatched at once', 1, 64),
+    Param('approval_skills', '', 'comma-separated skills that need an operator token besides '
+          "the schema's operator skills (config/nodes/operator.yaml, shared with the agent)",
+          read_only=True),
     Param('token_ttl_s', 30.0, 'an approval token older than this is refused (s)', 1.0, 3600.0),
     Param('monitor_timeout_s', 0.25, 'safety/status silence that stops motion (s)', 0.02, 5.0),
     Param('autostart', True, 'configure and activate on start'),
@@ -98,7 +101,8 @@ class ExecutorNode(LifecycleNode):
         self.create_subscription(Bool, 'estop', self._estop, LATCHED)
         self.heartbeat = -math.inf  # time.monotonic() of the newest safety/status
         self.create_subscription(SafetyStatus, 'safety/status', self._heartbeat, 10)
-        self.admission = Admission(self.key, token_ttl_s=self.p['token_ttl_s'])
+        self.admission = Admission(self.key, token_ttl_s=self.p['token_ttl_s'], extra_operator=(
+            s.strip() for s in self.p['approval_skills'].split(',') if s.strip()))
         self.watchdog = self.create_timer(0.02, self._watch)
         self.adapter = make_router(self, self.p, self.live.get, self._alive,
                                    self.p['heartbeat_timeout_s'])

@@ -21,13 +21,14 @@ class Param:
     description: str
     low: float | None = None
     high: float | None = None
+    read_only: bool = False  # a set at run time is refused (the value is used at start)
 
 
 def declare(node, table: tuple[Param, ...]) -> dict:
     """Declare every parameter of ``table`` on ``node``; return their values by name."""
     values = {}
     for p in table:
-        desc = ParameterDescriptor(description=p.description)
+        desc = ParameterDescriptor(description=p.description, read_only=p.read_only)
         if p.low is not None and isinstance(p.default, float):
             desc.floating_point_range = [FloatingPointRange(from_value=float(p.low),
                                                             to_value=float(p.high), step=0.0)]

@@ -39,6 +39,7 @@ HTTP_PORT = _free_port()
 OVERRIDES = {'builder': {'timeout_s': 0.05, 'fault_stall_s': 0.1},
              'http_bridge': {'port': HTTP_PORT},
              'agent': {'approval_skills': 'scan', 'approval_timeout_s': APPROVAL_TIMEOUT_S},
+             'executor': {'approval_skills': 'scan'},  # enforced at the executor too
              'sim_robot': {'time_scale': 4.0}}
 
 
@@ -160,6 +161,25 @@ def test_when_operator_stays_silent_expect_rejection_after_the_timeout(ros):
     assert waiting and result.outcome == HandleRequest.Result.OUTCOME_REJECTED
     assert result.error_code == 403 and result.plan.plan_id
     assert dispatched(ros, result.plan.plan_id) == 0
+
+
+def test_when_check_and_execute_plan_are_called_directly_expect_the_operator_still_required(
+        ros):
+    # Skipping the agent skips nothing: the executor demands the operator token itself.
+    from bb_msgs.action import ExecutePlan
+    from bb_msgs.msg import PlanGraph
+    from bb_msgs.srv import CheckPlan
+    check = ros.node.create_client(CheckPlan, 'check')
+    execute = ros.action_client(ExecutePlan, 'execute_plan')
+    plan = PlanGraph(plan_id='direct', domain='robot', program='s1 = scan(region=table);\n')
+    answer = ros.check_until_world(check, plan)
+    assert answer.outcome == CheckPlan.Response.OUTCOME_SUCCEEDED, answer.error_msg
+    accepted, result = ros.run_action(execute, ExecutePlan.Goal(
+        plan=plan, approval_token=answer.verdict.approval_token,
+        world_hash=answer.verdict.world_hash, correlation_id='direct'), 30)
+    assert accepted and result.outcome == ExecutePlan.Result.OUTCOME_REJECTED
+    assert result.error_code == 402 and 'operator' in result.error_msg
+    assert dispatched(ros, 'direct') == 0
 
 
 def http(method: str, path: str, data: bytes | None = None) -> tuple[int, dict]:

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 import hashlib
 import hmac
+import re
 import threading
 
 from bb_agent.core.check.check_paths import judge_step
@@ -78,10 +79,13 @@ class Admission:
         key: the approval key shared with the plan checker (and the agent, for operators).
         token_ttl_s: an approval older than this is refused (seconds).
         remember: how many used tokens are remembered (single use).
+        extra_operator: skills that need an operator besides the schema's operator skills.
     """
 
-    def __init__(self, key: bytes, *, token_ttl_s: float = 30.0, remember: int = 4096) -> None:
+    def __init__(self, key: bytes, *, token_ttl_s: float = 30.0, remember: int = 4096,
+                 extra_operator=()) -> None:
         self.key, self.token_ttl_s, self.remember = key, token_ttl_s, remember
+        self.extra_operator = frozenset(extra_operator)  # operator skills beyond the schema's
         self._used: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -106,8 +110,8 @@ class Admission:
         if not -1.0 <= age <= self.token_ttl_s:
             return Refusal(ErrorCode.TOKEN_INVALID, f'approval token is {age:.1f} s old; it '
                            f'is valid for {self.token_ttl_s:g} s: check the plan again')
-        needed = sorted({n for n in operator_skills(schema)
-                         if f'{n}(' in canonical.replace(' ', '')})
+        needed = sorted(n for n in operator_skills(schema) | self.extra_operator
+                        if re.search(rf'=\s*{re.escape(n)}\s*\(', canonical))
         if needed and not (operator_id and hmac.compare_digest(
                 operator_tok, operator_token(canonical, operator_id, self.key))):
             return Refusal(ErrorCode.OPERATOR_REJECTED, f'{", ".join(needed)} needs an '
