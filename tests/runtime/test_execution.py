@@ -125,3 +125,34 @@ def test_when_stop_is_set_mid_plan_expect_preemption_within_50_ms():
     result, _ = run('s1 = wait(duration=5 s);\n', robot, stop=stop)
     assert result.outcome is ExecOutcome.STOPPED and result.error_code is ErrorCode.SAFETY_STOP
     assert time.monotonic() - start < 0.2 + 0.05 + 0.1  # + the fallback dispatch (10 ms)
+
+
+def test_when_stops_preempt_a_skill_repeatedly_expect_its_breaker_to_stay_closed():
+    breaker = CircuitBreaker(3, 60.0)
+    for _ in range(4):  # four STOP-preempted move_to attempts: none is the skill's failure
+        stop = threading.Event()
+        threading.Timer(0.05, stop.set).start()
+        result, _ = run('s1 = move_to(target=bin_a);\n', Robot(slow={'move_to': 2.0}),
+                        stop=stop, breaker=breaker)
+        assert result.outcome is ExecOutcome.STOPPED
+    assert breaker.allow('move_to')
+
+
+@pytest.mark.parametrize('refuse,expect_dispatched', [(False, True), (True, False)])
+def test_when_the_dispatch_time_check_refuses_a_step_expect_nothing_dispatched(
+        refuse, expect_dispatched):
+    graph = build_graph(parse_program('s1 = move_to(target=bin_a);\n'), max_nodes=10)
+    _, effective = check_arguments(graph, SCHEMA, WORLD)
+    robot = Robot()
+
+    def precheck(node_id, skill, args):
+        if refuse:
+            return SkillResult(False, ErrorCode.SAFETY_STOP, f'{node_id} refused at dispatch')
+        return None
+
+    result = Engine(graph, SCHEMA, effective, robot, lambda node: True, policy=FAST,
+                    precheck=precheck).run()
+    assert (('s1', 'move_to') in [(n, s) for n, s, _ in robot.calls]) is expect_dispatched
+    if refuse:  # the safe pose is judged too: refused, so the arm holds still
+        assert result.outcome is ExecOutcome.FAILED and 'refused at dispatch' in result.message
+        assert not robot.calls and result.fallback_ok is False
