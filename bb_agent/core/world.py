@@ -7,6 +7,7 @@ are closed-world: a fact not listed is false. Positions are metres in the world 
 
 from __future__ import annotations
 
+from collections import Counter
 import functools
 import hashlib
 import json
@@ -21,6 +22,8 @@ from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.strict_model import StrictModel, validation_message
 
 Vec3 = tuple[float, float, float]
+MAX_OBJECTS = 2000  # a world state larger than this is refused (validation is linear anyway)
+MAX_FACTS = 2000
 _FACT = re.compile(r'^[a-z_][a-z0-9_]*(\([^()\s]*\))?$')
 
 
@@ -55,9 +58,9 @@ class World(StrictModel):
     """A world-state snapshot."""
 
     frame: str = 'world'
-    objects: tuple[WorldObject, ...] = ()
+    objects: tuple[WorldObject, ...] = Field((), max_length=MAX_OBJECTS)
     robot: RobotSummary = RobotSummary()
-    facts: frozenset[str] = frozenset()
+    facts: frozenset[str] = Field(frozenset(), max_length=MAX_FACTS)
 
     @field_validator('facts')
     @classmethod
@@ -76,8 +79,8 @@ class World(StrictModel):
     @field_validator('objects')
     @classmethod
     def _unique_ids(cls, v: tuple[WorldObject, ...]) -> tuple[WorldObject, ...]:
-        ids = [o.id for o in v]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(o.id for o in v)  # linear: any client can send a world to check
+        dup = sorted(i for i, n in counts.items() if n > 1)
         if dup:
             raise ValueError(f'duplicate object ids {dup}')
         return v

@@ -15,7 +15,7 @@ import rclpy
 from rclpy.node import Node
 
 from bb_agent.core.check.approval_key import key_path, load_or_create_key
-from bb_agent.core.check.check_service import CheckService
+from bb_agent.core.check.check_service import CheckService, rejection_code
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
 from bb_agent.nodes.latest import Latest
@@ -93,7 +93,7 @@ class PlanCheckerNode(Node):
                                                  effective=result.effective)
         approved = result.verdict.approved
         response.outcome = Resp.OUTCOME_SUCCEEDED if approved else Resp.OUTCOME_REJECTED
-        response.error_code = 0 if approved else 201
+        response.error_code = int(rejection_code(result.verdict))
         response.error_msg = '' if approved else '; '.join(
             f'{v.code.name} {v.node_id}: {v.message}' for v in result.verdict.violations
             if v.blocking)

@@ -25,6 +25,15 @@ from bb_agent.core.schema import DomainSchema, load_schema
 from bb_agent.core.world import World
 
 
+def rejection_code(verdict: Verdict) -> ErrorCode:
+    """Return the error code of a verdict: NONE, PARSE_ERROR (200) or PLAN_REJECTED (201)."""
+    if verdict.approved:
+        return ErrorCode.NONE
+    if any(v.code.name == 'E_PARSE' for v in verdict.violations):
+        return ErrorCode.PARSE_ERROR
+    return ErrorCode.PLAN_REJECTED
+
+
 @dataclass
 class CheckOutcome:
     """The answer to one check request."""
