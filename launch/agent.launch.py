@@ -9,13 +9,14 @@ venv). Arguments:
 - ``model_path`` (""): builder model checkpoint; empty means the shipped default model;
 - ``namespace`` (""): ROS namespace for every node.
 
-A node marked ``required`` (the default) shuts the launch down when it exits.
+A node marked ``required`` (the default) ends the launch when it exits on its own (exit
+code 1, naming the node); Ctrl-C stops everything cleanly (exit 0).
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
@@ -25,6 +26,26 @@ from launch import LaunchDescription
 
 def _truthy(text):
     return text.strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def _required_exit(name):
+    """Return the on_exit handler of a required node: end the launch, with a failure.
+
+    Only the first exit does, and only outside a shutdown: during a Ctrl-C every node exits,
+    and a Shutdown per exit made launch_ros raise "Cannot shutdown a ROS adapter that is not
+    running" for each lifecycle node (exit 1 and ERROR lines after a clean stop). A required
+    node dying on its own raises, which launch reports as an ERROR, shuts the stack down and
+    turns into exit code 1.
+    """
+    def on_exit(event, context):
+        if context.is_shutdown:
+            return None
+
+        def fail(_context):
+            raise RuntimeError(f'required node {name} exited with code {event.returncode}; '
+                               'the stack stops')
+        return [OpaqueFunction(function=fail)]
+    return on_exit
 
 
 def _nodes(context):
@@ -45,8 +66,7 @@ def _nodes(context):
             params.append({'model_path': model_path})
         node_cls = LifecycleNode if spec.lifecycle else Node
         # A required node's exit ends the launch, as `bb-agent up` does (optional ones may go).
-        on_exit = [Shutdown(reason=f'required node {spec.name} exited')] if spec.required \
-            else None
+        on_exit = _required_exit(spec.name) if spec.required else None
         actions.append(node_cls(
             package='bb_agent', executable=spec.executable, name=spec.name,
             namespace=namespace, parameters=params, output='screen', on_exit=on_exit))

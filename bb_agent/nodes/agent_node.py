@@ -28,7 +28,7 @@ from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError
 from bb_agent.core.requests import IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
-from bb_agent.nodes.lifecycle import Offload, run_node
+from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_agent.safety.ledger import Ledger
@@ -291,6 +291,7 @@ class AgentNode(Node):
         return end(ex.outcome, ex.error_code, ex.error_msg)
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``agent_node``."""
     rclpy.init(args=args)

@@ -23,7 +23,7 @@ from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import PlanGraph, WorldState
@@ -167,6 +167,7 @@ class BuilderNode(LifecycleNode):
         return response
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``builder_node``."""
     rclpy.init(args=args)

@@ -44,7 +44,7 @@ from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
 from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
@@ -315,6 +315,7 @@ def _summary(plan_id, outcome, duration, statuses) -> ExecutionSummary:
         safe_pose_commanded=bool(outcome.fallback), duration_s=duration, nodes=statuses)
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``executor_node``."""
     rclpy.init(args=args)

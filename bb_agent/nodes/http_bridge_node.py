@@ -28,7 +28,7 @@ from bb_agent.core.gateway import (
 )
 from bb_agent.core.outcomes import BBError, Outcome
 from bb_agent.nodes.ask import send_goal
-from bb_agent.nodes.lifecycle import run_node
+from bb_agent.nodes.lifecycle import clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import HandleRequest
@@ -133,6 +133,7 @@ def _handler(bridge: HttpBridgeNode):
     return Handler
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``http_bridge_node``."""
     rclpy.init(args=args)

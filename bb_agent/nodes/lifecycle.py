@@ -12,6 +12,9 @@ other callback meanwhile.
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
+import functools
+import signal
 import threading
 from typing import Any
 
@@ -68,6 +71,33 @@ class Offload:
         return await future
 
 
+def _quiet_interrupts() -> None:
+    """Ignore further SIGINTs once the stop has begun.
+
+    A terminal's Ctrl-C and ``ros2 launch`` each send one; a second one must not break the
+    clean-up with a traceback.
+    """
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to change
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def clean_exit(main: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a node's ``main``: a SIGINT at any moment (start-up included) is a clean stop.
+
+    A Ctrl-C while a node still imports torch or configures itself used to end in a
+    KeyboardInterrupt traceback and exit -2; now it exits 0 like a stop while spinning.
+    """
+    @functools.wraps(main)
+    def wrapper(args=None) -> int:
+        try:
+            return main(args)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            _quiet_interrupts()
+            rclpy.try_shutdown()
+            return 0
+    return wrapper
+
+
 def run_node(node) -> int:
     """Spin ``node`` on a single-threaded executor until SIGINT/shutdown; print READY once."""
     executor = SingleThreadedExecutor()
@@ -84,6 +114,7 @@ def run_node(node) -> int:
         if rclpy.ok(context=node.context):
             raise
     finally:
+        _quiet_interrupts()
         executor.shutdown(timeout_sec=1.0)
         node.destroy_node()
         if rclpy.ok():

@@ -19,7 +19,7 @@ from bb_agent.core.check.check_service import CheckService, rejection_code
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
 from bb_agent.nodes.latest import Latest
-from bb_agent.nodes.lifecycle import Offload, run_node
+from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import WorldState
@@ -103,6 +103,7 @@ class PlanCheckerNode(Node):
         return response
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``plan_checker_node``."""
     rclpy.init(args=args)

@@ -25,7 +25,7 @@ from visualization_msgs.msg import MarkerArray
 
 from bb_agent.core.safety_model.vs import HUMAN, OBSTACLE
 from bb_agent.core.schema import load_schema
-from bb_agent.nodes.lifecycle import autostart, run_node
+from bb_agent.nodes.lifecycle import autostart, clean_exit, run_node
 from bb_agent.nodes.markers import vs_marker
 from bb_agent.nodes.params import Param, declare
 from bb_agent.safety.monitor import Level, LiveState, MonitorConfig, SafetyMonitor
@@ -155,6 +155,7 @@ def _header(stamp):
     return Header(stamp=stamp, frame_id='world')
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``safety_monitor_node``."""
     rclpy.init(args=args)

@@ -39,7 +39,7 @@ from bb_agent.domains.robot.motion import BASE_Z, JOINT_NAMES, L1
 from bb_agent.domains.robot.sim_base import SimBase
 from bb_agent.domains.robot.sim_world import Faults, SimWorld
 from bb_agent.nodes.convert import world_to_msg
-from bb_agent.nodes.lifecycle import Offload, autostart, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.markers import world_markers
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import Skill
@@ -248,6 +248,7 @@ def _header(stamp):
     return Header(stamp=stamp, frame_id='world')
 
 
+@clean_exit
 def main(args=None) -> int:
     """Entry point of ``sim_robot_node``."""
     rclpy.init(args=args)
