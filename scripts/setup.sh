@@ -101,6 +101,24 @@ if [[ " ${stale[*]} " == *" pkg "* ]] || ! stamp_ok pkg "$pkg_hash"; then
   $PIP install -q --no-build-isolation --no-deps -e .
 fi
 
+# --- the venv as an ament prefix: `ros2 launch bb_agent ...` / `ros2 run` find the package -
+# (what colcon installs, as links to this checkout and to the venv's console scripts; the
+# real ros2 CLI and launch come from ../shared/ros2-tools, see README)
+mkdir -p "$VENV/share/ament_index/resource_index/packages" "$VENV/share/bb_agent" \
+  "$VENV/lib/bb_agent"
+cp resource/bb_agent "$VENV/share/ament_index/resource_index/packages/bb_agent"
+ln -sfn "$PWD/package.xml" "$VENV/share/bb_agent/package.xml"
+for folder in config grammars models; do
+  ln -sfn "$PWD/$folder" "$VENV/share/bb_agent/$folder"
+done
+# launch files one by one: ros2 launch walks share/bb_agent without following links
+rm -rf "$VENV/share/bb_agent/launch" && mkdir -p "$VENV/share/bb_agent/launch"
+for file in launch/*.py; do ln -sf "$PWD/$file" "$VENV/share/bb_agent/$file"; done
+for exe in bb-agent sim_robot_node safety_monitor_node plan_checker_node executor_node \
+    builder_node agent_node http_bridge_node; do
+  ln -sf "$(cd "$VENV" && pwd)/bin/$exe" "$VENV/lib/bb_agent/$exe"
+done
+
 # --- lark last: lark-parser 0.12 (rosidl) shares site-packages/lark/ ----------------
 $PIP install -q --no-deps --force-reinstall -r requirements/lark.txt
 

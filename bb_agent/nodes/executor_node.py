@@ -64,8 +64,7 @@ PARAMS = (
           0.05, 60.0),
     Param('max_parallel', 4, 'nodes dispatched at once', 1, 64),
     Param('approval_skills', '', 'comma-separated skills that need an operator token besides '
-          "the schema's operator skills (config/nodes/operator.yaml, shared with the agent)",
-          read_only=True),
+          "the schema's operator skills (config/nodes/operator.yaml, shared with the agent)"),
     Param('token_ttl_s', 30.0, 'an approval token older than this is refused (s)', 1.0, 3600.0),
     Param('monitor_timeout_s', 0.25, 'safety/status silence that stops motion (s)', 0.02, 5.0),
     Param('autostart', True, 'configure and activate on start'),

@@ -46,7 +46,7 @@ POLL_S = 0.01
 ADAPTERS = ('skill_action', 'joint_trajectory', 'twist')
 PARAMS = (  # the executor's adapter parameters
     Param('adapter', 'skill_action', "default skill adapter: skill_action (the robot's Skill "
-                                     'action), joint_trajectory or twist'),
+                                     'action), joint_trajectory or twist', choices=ADAPTERS),
     Param('adapter_routes', '', 'per-skill adapters, "skill=adapter,..." (e.g. '
                                 '"move_to=twist,home=twist"; "" = the default for all)'),
     Param('trajectory_topic', 'arm_controller/joint_trajectory',
@@ -69,6 +69,9 @@ def parse_routes(text: str, default: str) -> dict[str, str]:
         skill, sep, name = (s.strip() for s in item.partition('='))
         if not sep or not skill or name not in ADAPTERS:
             raise ValueError(f'adapter route {item!r}: want skill=adapter, adapter in {ADAPTERS}')
+        if name != 'skill_action' and skill not in MOTION_SKILLS:
+            raise ValueError(f'adapter route {item!r}: {name} runs only '
+                             f'{", ".join(MOTION_SKILLS)}')
         routes[skill] = name
     if default not in ADAPTERS:
         raise ValueError(f'adapter {default!r} is not one of {ADAPTERS}')

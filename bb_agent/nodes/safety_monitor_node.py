@@ -34,10 +34,11 @@ from bb_msgs.msg import NodeStatus, SafetyStatus, WorldState
 PARAMS = (
     Param('domain', 'robot', 'domain schema whose safety limits apply'),
     Param('rate_hz', 100.0, 'monitor rate (Hz); the issue asks for >= 50', 50.0, 1000.0),
-    Param('warn_fraction', 0.7, 'WARN above this fraction of the threshold', 0.0, 1.0),
-    Param('stale_s', 0.2, 'inputs older than this are stale (s)', 0.01, 10.0),
+    Param('warn_fraction', 0.7, 'WARN above this fraction of the threshold', 0.0, 1.0,
+          live=True),
+    Param('stale_s', 0.2, 'inputs older than this are stale (s)', 0.01, 10.0, live=True),
     Param('reset_hold_s', 1.0, 'a reset needs this long of fresh states below the threshold '
-          '(s)', 0.0, 60.0),
+          '(s)', 0.0, 60.0, live=True),
     Param('autostart', True, 'configure and activate on start'),
 )
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -48,7 +49,7 @@ class SafetyMonitorNode(LifecycleNode):
 
     def __init__(self) -> None:
         super().__init__('safety_monitor')
-        self.p = declare(self, PARAMS)
+        self.p = declare(self, PARAMS, self._apply)
         self.lock = threading.Lock()
         self.state: LiveState | None = None
         self.step = ''
@@ -66,12 +67,21 @@ class SafetyMonitorNode(LifecycleNode):
         self._latched_sent: bool | None = None
         self._ticks = 0
 
+    def _config(self, values: dict) -> MonitorConfig:
+        return MonitorConfig(values['warn_fraction'], values['stale_s'], values['reset_hold_s'])
+
+    def _apply(self, changes: dict) -> str:
+        """Apply live parameters at once: the next tick judges with the new settings."""
+        cfg = self._config({**self.p, **changes})
+        if self.monitor is not None:
+            self.monitor.cfg = cfg  # one assignment: a tick sees the old or the new, whole
+        return ''
+
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the schema's limits and start the monitor timer (STOP until state arrives)."""
         # V_s threshold, rise tolerance and joint margin are the schema's: the plan checker
         # proves plans against the same numbers.
-        cfg = MonitorConfig(self.p['warn_fraction'], self.p['stale_s'], self.p['reset_hold_s'])
-        self.monitor = SafetyMonitor(load_schema(self.p['domain']), cfg)
+        self.monitor = SafetyMonitor(load_schema(self.p['domain']), self._config(self.p))
         self.timer = self.create_timer(1.0 / self.p['rate_hz'], self._tick)
         return TransitionCallbackReturn.SUCCESS
 
