@@ -10,3 +10,11 @@ fi
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 101) + 1 ))}"
 export ROS_LOG_DIR="${ROS_LOG_DIR:-$(mktemp -d -t bb_agent_roslog.XXXXXX)}"
 unset ROS_STATIC_PEERS
+# The venv is an ament prefix (scripts/setup.sh registers bb_agent in it): ros2 launch and
+# ros2 run (from ../shared/ros2-tools) find the package and bb_msgs through it.
+_bb_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv"
+case ":${AMENT_PREFIX_PATH:-}:" in
+  *":$_bb_venv:"*) ;;
+  *) export AMENT_PREFIX_PATH="$_bb_venv${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}" ;;
+esac
+unset _bb_venv

@@ -17,6 +17,11 @@ if os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE') not in ('LOCALHOST', 'OFF'):
 os.environ.pop('ROS_STATIC_PEERS', None)
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.randint(1, 101)))
 os.environ.setdefault('ROS_LOG_DIR', tempfile.mkdtemp(prefix='bb_agent_roslog.'))
+# The venv is an ament prefix (scripts/setup.sh): launch and the ros2 CLI find bb_agent in it.
+_VENV = str(Path(sys.executable).parent.parent)
+if _VENV not in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep):
+    os.environ['AMENT_PREFIX_PATH'] = os.pathsep.join(
+        p for p in (_VENV, os.environ.get('AMENT_PREFIX_PATH')) if p)
 
 
 @pytest.fixture(scope='session')

@@ -38,7 +38,7 @@ def test_when_launch_file_is_evaluated_expect_the_nodes_of_agent_yaml(use_sim):
                                           'params_file': '', 'model_path': '',
                                           'namespace': ''})
     opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
-    actions = opaque.function(context)
+    actions = opaque.execute(context)  # the public API (OpaqueFunction.function is private)
     nodes = load_bringup(config_path('agent.yaml')).nodes
     expected = [n.name for n in nodes if use_sim == 'true' or not n.sim_only]
     from launch_ros.actions import Node
