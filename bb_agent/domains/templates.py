@@ -19,6 +19,7 @@ class Template:
 
     pattern: str
     program: str
+    words: str = ''  # regex of the template's own words that may lie outside the match
 
 
 TEMPLATES: dict[str, tuple[Template, ...]] = {
@@ -29,13 +30,15 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         Template(r'\b(?:look around|scan|look at everything)\b', 's1 = scan(region=all);\n'),
     ),
     'api_json': (
-        Template(r'\border\s+(\d{1,9})\b.*\b(?:status|where)\b|\b(?:status|where)\b.*'
+        Template(r'\border\s+(\d{1,9})\b.*?\b(?:status|where)\b|\b(?:status|where)\b.*?'
                  r'\border\s+(\d{1,9})\b', '{{"endpoint": "get_order_status", "args": '
-                                            '{{"order_id": {0}}}}}'),
+                                            '{{"order_id": {0}}}}}',
+                 words=r'\b(?:is|my|what|where|status|of|about|me|tell)\b'),
     ),
     'phone': (
         Template(r'\btransfer\b.*\bto\s+(sales|support|billing)\b',
-                 'say "Please hold." voice=calm;\ntransfer to "{0}";\n'),
+                 'say "Please hold." voice=calm;\ntransfer to "{0}";\n',
+                 words=r'\b(?:me|us|please|i want|i would like|to be)\b'),
     ),
     'social': (
         Template(r'^(\w{1,20})\s+says\s+thanks', '@{0} you are welcome!'),
@@ -50,11 +53,28 @@ QUESTIONS = {
 }
 
 
+# Words a request may carry around a template's own words and still ask only for it.
+_FILLER = re.compile(r"\b(?:please|kindly|now|just|robot|hey|ok(?:ay)?|thanks?|thank you|"
+                     r"could|can|would|will|you|for me|the)\b|[\s.,!?;:'-]+", re.IGNORECASE)
+
+
+def _covers(match: re.Match, request: str, words: str = '') -> bool:
+    """Return True when ``match`` is the whole request, but for politeness and punctuation.
+
+    A template that covers part of a request ("Put the red cup in bin A, then go home.")
+    must never answer for the whole of it: the rest would silently not happen.
+    """
+    rest = request[:match.start()] + ' ' + request[match.end():]
+    if words:
+        rest = re.sub(words, ' ', rest, flags=re.IGNORECASE)
+    return not _FILLER.sub('', rest).strip()
+
+
 def template_program(domain: str, request: str) -> str | None:
-    """Return the program of the first template matching ``request``, or None."""
+    """Return the program of the first template that covers all of ``request``, or None."""
     for t in TEMPLATES.get(domain, ()):
         match = re.search(t.pattern, request, re.IGNORECASE)
-        if match:
+        if match and _covers(match, request, t.words):
             groups = [g for g in match.groups() if g is not None]
             return t.program.format(*(g.lower() if domain != 'robot' or i else g
                                       for i, g in enumerate(groups)))

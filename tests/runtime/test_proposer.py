@@ -67,3 +67,21 @@ def test_when_violations_repeat_expect_template_mode_for_the_cooldown():
 def test_when_request_is_invalid_expect_typed_error(domain, text, code):
     proposal = Proposer(None, lambda d, p: True).propose(domain, text)
     assert not proposal.ok and proposal.error_code is code
+
+
+@pytest.mark.parametrize('domain,request_text,program', [
+    ('robot', 'go home', 's1 = home();\n'),
+    ('robot', 'Robot, please go back home now!', 's1 = home();\n'),
+    ('robot', 'Could you look around?', 's1 = scan(region=all);\n'),
+    # a template covering part of a request never answers for all of it
+    ('robot', 'Put the red cup in bin A, then go home.', None),
+    ('robot', 'look around and pick up the cup', None),
+    ('robot', 'Go home at 5 m/s', None),
+    ('api_json', 'where is order 42?', '{"endpoint": "get_order_status", "args": '
+                                        '{"order_id": 42}}'),
+    ('api_json', 'status of order 42 and cancel order 43', None),
+])
+def test_when_a_template_matches_part_of_a_request_expect_no_template_answer(
+        domain, request_text, program):
+    from bb_agent.domains.templates import template_program
+    assert template_program(domain, request_text) == program
