@@ -190,6 +190,8 @@ class AgentNode(Node):
             result.clarification_question = proposal.clarification_question
             return end(R.OUTCOME_DEFERRED, proposal.error_code, proposal.error_msg or
                        'deferred to a human')
+        if proposal.outcome == ProposePlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no world
+            return end(R.OUTCOME_UNAVAILABLE, proposal.error_code, proposal.error_msg)
         if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED:
             return end(R.OUTCOME_FAILED, proposal.error_code, proposal.error_msg)
         plan = proposal.plan

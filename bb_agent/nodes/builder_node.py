@@ -41,6 +41,8 @@ PARAMS = (
     Param('defer_social', 0.6, 'chat deferral threshold (confidence)', 0.0, 1.0),
     Param('breaker_violations', 5, 'consecutive violations that switch to templates', 1, 1000),
     Param('breaker_cooldown_s', 60.0, 'template-mode cooldown (s)', 0.0, 3600.0),
+    Param('world_max_age_s', 2.0, 'robot requests need a world state younger than this (s)',
+          0.05, 60.0),
     Param('fault_stall_s', 0.0, 'fault injection: the model host stalls this long before '
           'each decode step (s); the stall counts against timeout_s', 0.0, 60.0),
     Param('autostart', True, 'configure and activate on start'),
@@ -143,6 +145,14 @@ class BuilderNode(LifecycleNode):
             response.error_msg = 'builder is not active'
             return response
         world = self.live.get()
+        if request.domain == 'robot' and self.live.fresh_world(self.p['world_max_age_s']) is None:
+            # Without the robot's state there is nothing to ground a request in: say so,
+            # rather than asking the requester about objects nobody can see.
+            response.outcome, response.error_code = Resp.OUTCOME_UNAVAILABLE, 401
+            response.error_msg = (f'no world state from the robot in the last '
+                                  f'{self.p["world_max_age_s"]:g} s (is the robot or the sim '
+                                  'running?); nothing is planned without one')
+            return response
         context = world_context(world) if request.domain == 'robot' and world else ''
         start = time.monotonic()
         with self.decoding:

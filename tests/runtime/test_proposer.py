@@ -85,3 +85,16 @@ def test_when_a_template_matches_part_of_a_request_expect_no_template_answer(
         domain, request_text, program):
     from bb_agent.domains.templates import template_program
     assert template_program(domain, request_text) == program
+
+
+@pytest.mark.parametrize('request_text,question', [
+    ('Pick up the red cup as fast as you can.', None),  # "can" is the verb here
+    ('Can you pick up the red cup?', None),
+    ('Pick up the can.', 'I do not see a can'),  # and the noun here
+])
+def test_when_a_request_uses_can_expect_the_question_only_for_the_noun(request_text, question):
+    from bb_agent.core.resources import config_path
+    from bb_agent.core.world import load_world
+    from bb_agent.domains.robot.grounding import grounding_question
+    got = grounding_question(request_text, load_world(config_path('worlds', 'tabletop.json')))
+    assert (got is None) if question is None else question in got

@@ -21,6 +21,11 @@ VAGUE = frozenset({'thing', 'things', 'stuff', 'usual', 'whatever', 'somehow', '
 COLOURS = frozenset({'red', 'blue', 'green', 'yellow', 'orange', 'white', 'black', 'purple',
                      'pink', 'grey', 'gray', 'brown'})
 SHAPE_SYNONYMS = {'mug': 'cup', 'cube': 'block', 'sphere': 'ball', 'tin': 'can'}
+# Shape words that are also common verbs ("as fast as you can", "can you ..."): a noun only
+# after a determiner, a colour or a number.
+AMBIGUOUS = frozenset({'can', 'cans'})
+DETERMINERS = frozenset({'the', 'a', 'an', 'that', 'this', 'these', 'those', 'my', 'your',
+                         'our', 'each', 'every', 'one', 'two', 'three', 'some', 'any'})
 
 
 def _objects(world: World) -> list:
@@ -39,6 +44,9 @@ def grounding_question(request: str, world: World) -> str | None:
         shape = SHAPE_SYNONYMS.get(word.rstrip('s'), word.rstrip('s'))
         if shape not in kinds:
             continue
+        before = words[i - 1] if i else ''
+        if word in AMBIGUOUS and not (before in DETERMINERS or before in COLOURS):
+            continue  # the verb
         mentioned = True
         colour = words[i - 1] if i and words[i - 1] in COLOURS else None
         matches = [o for o in objects if o.kind == shape and
