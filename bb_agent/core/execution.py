@@ -87,6 +87,14 @@ class NodeReport:
     state: NodeState = NodeState.PENDING
     attempt: int = 0
     started: float | None = None  # time.monotonic() of the first dispatch
+    finished: float | None = None  # time.monotonic() when it reached a final state
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds from the first dispatch to the final state (or to now while running)."""
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
     error_code: ErrorCode = ErrorCode.NONE
     message: str = ''
     result: dict = field(default_factory=dict)
@@ -184,6 +192,8 @@ class Engine:
     # --- one node ----------------------------------------------------------------------
     def _set(self, report: NodeReport, state: NodeState, **changes) -> None:
         report.state = state
+        if state in FINAL and report.finished is None:
+            report.finished = time.monotonic()
         for key, value in changes.items():
             setattr(report, key, value)
         self.on_status(report)

@@ -211,9 +211,11 @@ class AgentNode(Node):
             return end(R.OUTCOME_UNAVAILABLE, verdict.error_code, verdict.error_msg)
         if verdict.outcome != CheckPlan.Response.OUTCOME_SUCCEEDED:
             return end(R.OUTCOME_REJECTED, verdict.error_code or 201, verdict.error_msg)
-        if verdict.repaired:
+        if verdict.repaired_plan.nodes:  # the checked plan: its nodes reach the result
             plan = verdict.repaired_plan
+            plan.plan_id = plan.plan_id or result.plan.plan_id
             result.plan = plan
+        if verdict.repaired:
             self._feedback(handle, cid, F.STAGE_REPAIRING, 0.4,
                            'repaired: ' + '; '.join(verdict.repairs))
         if goal.dry_run:

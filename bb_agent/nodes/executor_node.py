@@ -203,9 +203,8 @@ class ExecutorNode(LifecycleNode):
         return schema, got.graph, got.effective
 
     def _publish_status(self, plan_id: str, report, graph) -> None:
-        elapsed = time.monotonic() - report.started if report.started else 0.0
         msg = NodeStatus(plan_id=plan_id, node_id=report.node_id, skill=report.skill,
-                         state=int(report.state), attempt=report.attempt, elapsed_s=elapsed,
+                         state=int(report.state), attempt=report.attempt, elapsed_s=report.elapsed_s,
                          error_code=int(report.error_code), message=report.message)
         self.status_pub.publish(msg)
         return msg

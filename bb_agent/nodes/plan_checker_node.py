@@ -86,7 +86,7 @@ class PlanCheckerNode(Node):
         stamp = self.get_clock().now().to_msg()
         response.verdict = verdict_to_msg(result.verdict, stamp)
         response.repaired, response.repairs = result.repaired, list(result.repairs)
-        if result.repaired:
+        if result.verdict.graph is not None:  # the checked plan, with its flattened nodes
             response.repaired_plan = plan_to_msg(result.verdict, plan_id=cid,
                                                  domain=plan.domain,
                                                  grammar_hash=plan.grammar_hash, stamp=stamp,

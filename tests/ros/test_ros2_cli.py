@@ -91,6 +91,13 @@ def test_when_a_goal_is_sent_with_ros2_action_expect_it_to_succeed(launch):
     assert 'Goal finished with status: SUCCEEDED' in answer.stdout, answer.stdout[-2000:]
 
 
+def test_when_the_arm_rests_at_home_with_nobody_near_expect_vs_zero(launch):
+    out = until(lambda: (lambda o: 'v_s:' in o and o)(
+        ros2('topic', 'echo', '/safety/status', '--once').stdout), 30, 'a safety status')
+    v_s = float(next(line for line in out.splitlines() if line.startswith('v_s:')).split()[1])
+    assert v_s < 0.05, out  # every term is 0 at home: no speed, force, person, edge, joint
+
+
 def test_when_a_parameter_is_set_with_ros2_param_expect_it_applied_or_refused(launch):
     refused = ros2('param', 'set', '/safety_monitor', 'rate_hz', '200.0')
     assert 'read-only' in refused.stdout + refused.stderr

@@ -156,3 +156,11 @@ def test_when_the_dispatch_time_check_refuses_a_step_expect_nothing_dispatched(
     if refuse:  # the safe pose is judged too: refused, so the arm holds still
         assert result.outcome is ExecOutcome.FAILED and 'refused at dispatch' in result.message
         assert not robot.calls and result.fallback_ok is False
+
+
+def test_when_a_plan_ends_expect_each_node_elapsed_measured_to_its_own_end():
+    robot = Robot(slow={'scan': 0.2, 'wait': 0.4})
+    result, _ = run('s1 = scan(region=table);\ns2 = wait(duration=1 s);\n', robot)
+    time.sleep(0.3)  # a summary published later must not stretch s1
+    s1, s2 = result.nodes['s1'], result.nodes['s2']
+    assert 0.15 < s1.elapsed_s < 0.35 and 0.35 < s2.elapsed_s < 0.6, (s1, s2)
