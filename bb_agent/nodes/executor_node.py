@@ -16,6 +16,7 @@ the live ``world_state``; ``estop`` (transient local) preempts within one engine
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -108,6 +109,18 @@ class ExecutorNode(LifecycleNode):
         self.server = ActionServer(self, ExecutePlan, 'execute_plan', self._execute,
                                    goal_callback=self._goal, cancel_callback=self._cancel,
                                    callback_group=self.offload.group)
+
+    def destroy_node(self) -> None:
+        """Stop a running plan first (robot stop, safe pose), then go: no traceback at exit."""
+        engine = self.running
+        if engine is not None:
+            self.stop_pub.publish(Empty())
+            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.DEPENDENCY_UNAVAILABLE,
+                                'the executor is shutting down')
+            deadline = time.monotonic() + 2.0
+            while self.running is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        super().destroy_node()
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Nothing to load beyond the parameters (checked at start)."""
@@ -204,9 +217,11 @@ class ExecutorNode(LifecycleNode):
 
     def _publish_status(self, plan_id: str, report, graph) -> None:
         msg = NodeStatus(plan_id=plan_id, node_id=report.node_id, skill=report.skill,
-                         state=int(report.state), attempt=report.attempt, elapsed_s=report.elapsed_s,
-                         error_code=int(report.error_code), message=report.message)
-        self.status_pub.publish(msg)
+                         state=int(report.state), attempt=report.attempt,
+                         elapsed_s=report.elapsed_s, error_code=int(report.error_code),
+                         message=report.message)
+        with contextlib.suppress(Exception):  # the context is going down: nobody listens
+            self.status_pub.publish(msg)
         return msg
 
     def _condition(self, node, schema) -> bool:

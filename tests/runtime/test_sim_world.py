@@ -62,3 +62,25 @@ def test_when_arm_reaches_targets_expect_joints_within_limits():
         robot.run_skill('move_to', {'target': target, 'speed': 0.8}, 10, threading.Event())
         for q, (lo, hi) in zip(robot.joints(), JOINT_LIMITS, strict=True):
             assert lo <= q <= hi, (target, robot.joints())
+
+
+def test_when_the_robot_process_is_paused_mid_motion_expect_a_halt_not_one_more_step(
+        monkeypatch):
+    import time
+
+    from bb_agent.domains.robot import sim_world
+    from bb_agent.domains.robot.sim_world import DT
+    robot = SimWorld(WORLD)
+    real_sleep, calls = time.sleep, [0]
+
+    def sleep(seconds):  # the third step's sleep is a freeze (SIGSTOP, a frozen VM)
+        calls[0] += 1
+        real_sleep(0.7 if calls[0] == 3 else seconds)
+
+    monkeypatch.setattr(sim_world.time, 'sleep', sleep)
+    start = robot.ee
+    result = robot.run_skill('move_to', {'target': 'bin_b', 'speed': 0.1}, 10.0,
+                             threading.Event())
+    assert not result.ok and 'paused' in result.message
+    assert math.dist(robot.ee, start) <= 3 * 0.1 * DT + 1e-9  # no step after the freeze
+    assert robot.speed == 0.0

@@ -28,6 +28,8 @@ from bb_agent.domains.robot.motion import HOME, forward_kinematics, inverse_kine
 # path is the path the sim drives
 APPROACH_Z = load_schema('robot').safety.approach_z_m
 DT = 0.02  # simulation step, seconds
+PAUSED_S = 0.5  # a gap this long between two motion steps: the process was paused (a
+# loaded 2-core machine delays a step by up to ~0.4 s; a frozen one by much more)
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,17 @@ class SimWorld:
     def _move(self, target: Vec3, speed: float, deadline: float, cancel) -> SkillResult | None:
         """Move the end effector in a straight line; None when it arrived."""
         speed = max(0.01, float(speed))
+        last = time.monotonic()
         while True:
+            now = time.monotonic()
+            if now - last > PAUSED_S:
+                # The process was paused (frozen, SIGSTOP'd): what the monitor and the
+                # executor saw is stale; stop rather than take one more step on it.
+                with self.lock:
+                    self.speed = 0.0
+                return SkillResult(False, ErrorCode.SKILL_FAILED, f'motion halted: the robot '
+                                   f'was paused for {now - last:.2f} s')
+            last = now
             if self.estop.is_set():
                 return SkillResult(False, ErrorCode.SAFETY_STOP, 'preempted by STOP')
             if cancel.is_set():
