@@ -16,7 +16,7 @@ code 1, naming the node); Ctrl-C stops everything cleanly (exit 0).
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
@@ -88,5 +88,10 @@ def generate_launch_description():
         DeclareLaunchArgument('model_path', default_value='',
                               description='builder checkpoint; empty = shipped default'),
         DeclareLaunchArgument('namespace', default_value='', description='ROS namespace'),
+        # peers drop a node that died without a goodbye after 5 s, not 20 s (a caller's
+        # own profile wins)
+        SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', os.environ.get(
+            'FASTDDS_DEFAULT_PROFILES_FILE', os.path.join(get_package_share_directory(
+                'bb_agent'), 'config', 'fastdds', 'participant.xml'))),
         OpaqueFunction(function=_nodes),
     ])

@@ -18,3 +18,5 @@ case ":${AMENT_PREFIX_PATH:-}:" in
   *) export AMENT_PREFIX_PATH="$_bb_venv${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}" ;;
 esac
 unset _bb_venv
+# Peers drop a participant that vanished without a goodbye after 5 s, not 20 s (see the file).
+export FASTDDS_DEFAULT_PROFILES_FILE="${FASTDDS_DEFAULT_PROFILES_FILE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/config/fastdds/participant.xml}"

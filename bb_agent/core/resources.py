@@ -72,10 +72,10 @@ def _ament_share() -> Path | None:
 
 def _prefix_candidates() -> list[Path]:
     # <prefix>/lib/python3.X/site-packages/bb_agent/core/resources.py -> parents[5] is <prefix>.
+    # The prefix this copy of the code is installed in first, then the interpreter's.
     here = Path(__file__).resolve()
-    prefixes = [Path(sys.prefix)]
-    if len(here.parents) > 5:
-        prefixes.append(here.parents[5])
+    prefixes = [here.parents[5]] if len(here.parents) > 5 else []
+    prefixes.append(Path(sys.prefix))
     return [p / 'share' / PACKAGE for p in dict.fromkeys(prefixes)]
 
 

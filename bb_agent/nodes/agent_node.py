@@ -19,6 +19,7 @@ import uuid
 import rclpy
 from rclpy.action import ActionClient, ActionServer
 from rclpy.node import Node
+from std_msgs.msg import Empty
 
 from bb_agent.core.check.admission import operator_skills, operator_token
 from bb_agent.core.check.approval_key import key_path, load_or_create_key
@@ -31,6 +32,7 @@ from bb_agent.core.schema import DOMAINS, load_schema
 from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
+from bb_agent.nodes.spun import wait_future
 from bb_agent.safety.ledger import Ledger
 from bb_msgs.action import ExecutePlan, HandleRequest
 from bb_msgs.srv import CheckPlan, OperatorDecision, ProposePlan
@@ -64,6 +66,7 @@ class AgentNode(Node):
         self.propose = self.create_client(ProposePlan, 'propose')
         self.check = self.create_client(CheckPlan, 'check')
         self.execute = ActionClient(self, ExecutePlan, 'execute_plan')
+        self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
         self.create_service(OperatorDecision, 'approve', self._decide)
         ActionServer(self, HandleRequest, 'handle_request', self._handle,
                      callback_group=self.offload.group)
@@ -78,15 +81,13 @@ class AgentNode(Node):
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
 
     # --- helpers -----------------------------------------------------------------------
-    def _await(self, future, timeout: float):
-        done = threading.Event()
-        future.add_done_callback(lambda _f: done.set())
-        return future.result() if done.wait(timeout) else None
+    def _await(self, future, timeout: float, alive=None):
+        return wait_future(future, timeout, alive=alive)
 
     def _call(self, client, request, timeout: float):
         if not client.wait_for_service(timeout_sec=min(2.0, timeout)):
             return None
-        return self._await(client.call_async(request), timeout)
+        return self._await(client.call_async(request), timeout, alive=client.service_is_ready)
 
     def _feedback(self, handle, cid: str, stage: int, progress: float, message: str,
                   node=None) -> None:
@@ -286,7 +287,12 @@ class AgentNode(Node):
         sent = self._await(self.execute.send_goal_async(goal, feedback_callback=forward), 10.0)
         if sent is None or not sent.accepted:
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor refused the goal')
-        done = self._await(sent.get_result_async(), self.p['execute_timeout_s'])
+        done = self._await(sent.get_result_async(), self.p['execute_timeout_s'],
+                           alive=self.execute.server_is_ready)
+        if done is None and not self.execute.server_is_ready():
+            self.stop_pub.publish(Empty())  # whoever still listens: stop
+            return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor went away during the plan; '
+                                                   'the robot was told to stop')
         if done is None:
             sent.cancel_goal_async()
             return end(R.OUTCOME_TIMEOUT, 601, 'execution did not finish in time')

@@ -63,7 +63,11 @@ def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float 
     handle = wait_future(client.send_goal_async(goal, feedback_callback=feedback), 30.0)
     if handle is None or not handle.accepted:
         return {'outcome': 'UNAVAILABLE', 'error_msg': 'the agent refused the request'}
-    answer = wait_future(handle.get_result_async(), timeout)
+    answer = wait_future(handle.get_result_async(), timeout, alive=client.server_is_ready)
+    if answer is None and not client.server_is_ready():
+        return {'outcome': 'UNAVAILABLE', 'error_code': 600,
+                'error_msg': 'the agent (handle_request) went away during the request; the '
+                             'stack stopped or a node died (see its log)'}
     if answer is None:
         return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
     return result_dict(answer.result)

@@ -242,6 +242,18 @@ class ExecutorNode(LifecycleNode):
             result.error_msg = 'no fresh robot/world state; nothing executes without one'
             handle.abort()
             return result
+        # Likewise the safety monitor's heartbeat (a just-started executor may not have
+        # matched it yet); without one, nothing moves.
+        deadline = time.monotonic() + 3.0
+        while self._heartbeat_age() > self.p['monitor_timeout_s'] and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self._heartbeat_age() > self.p['monitor_timeout_s']:
+            result.outcome, result.error_code = R.OUTCOME_UNAVAILABLE, int(ErrorCode.SAFETY_STOP)
+            result.error_msg = ('no safety-monitor heartbeat (safety/status); nothing moves '
+                                'unmonitored')
+            handle.abort()
+            return result
         checked = self._verify(goal)
         if isinstance(checked[2], str):  # (outcome, code, why): refused
             result.outcome, code, result.error_msg = checked

@@ -7,6 +7,7 @@ ordinary (blocking) code; this thread answers their futures and subscriptions me
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # rclpy is imported when a node is made: wait_future needs none of it
@@ -16,15 +17,35 @@ SPIN_PERIOD_S = 0.02  # longest wait for the spin lock; messages wake the execut
 JOIN_S = 5.0  # how long close() waits for the spin thread (one SPIN_PERIOD_S in practice)
 
 
-def wait_future(future, timeout: float):
+GONE_S = 2.0  # a server missing from the graph this long has gone (not a discovery blip)
+
+
+def wait_future(future, timeout: float, alive=None, gone_s: float = GONE_S):
     """Return ``future``'s result once it is done, or None after ``timeout`` seconds.
 
     For code outside the executor (its node spun by another thread): the future is
-    completed by that thread, so this only blocks the caller.
+    completed by that thread, so this only blocks the caller. With ``alive`` (e.g. an
+    action client's ``server_is_ready``), it also gives up with None once the server has
+    been gone for ``gone_s`` seconds: a request whose server died gets an answer in seconds,
+    not after its own timeout. Call ``alive()`` again to tell the two apart.
     """
     done = threading.Event()
     future.add_done_callback(lambda _f: done.set())
-    return future.result() if done.wait(timeout) else None
+    deadline = time.monotonic() + timeout
+    missing_since = None
+    while not done.is_set():
+        now = time.monotonic()
+        if now >= deadline:
+            return None
+        if alive is not None:
+            if alive():
+                missing_since = None
+            elif missing_since is None:
+                missing_since = now
+            elif now - missing_since >= gone_s:
+                return None
+        done.wait(min(0.25, deadline - now))
+    return future.result()
 
 
 class SpunNode:
