@@ -57,6 +57,16 @@ def runtime_rows(doc: dict) -> list[str]:
             f'goal p50 <= 5 ms, n={d["n"]} |']
 
 
+def stale_rows(doc: dict) -> list[str]:
+    """Return table rows for the stale-state benchmark."""
+    s = doc['stale_to_stop_ms']
+    return [f'| false STOPs at idle, {doc["load_processes"]} busy processes | '
+            f'{doc["false_stops_per_hour"]:g} /h | | goal 0 /h; {doc["false_stops"]} in '
+            f'{doc["idle_under_load_s"]:g} s |',
+            f'| state source frozen -> STOP | {s["p50"]} ms | {s["p99"]} ms | goal <= 300 ms; '
+            f'{s["n"]} of {s["of"]} |']
+
+
 def main(folder: str) -> int:
     """Print the table for every known result file in ``folder``."""
     print('| benchmark | p50 | p99 | note |\n|---|---|---|---|')
@@ -72,6 +82,9 @@ def main(folder: str) -> int:
     path = Path(folder) / 'runtime.json'
     if path.exists():
         print('\n'.join(runtime_rows(json.loads(path.read_text()))))
+    path = Path(folder) / 'stale.json'
+    if path.exists():
+        print('\n'.join(stale_rows(json.loads(path.read_text()))))
     return 0
 
 

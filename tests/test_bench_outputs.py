@@ -48,3 +48,9 @@ def test_when_runtime_bench_runs_expect_documented_keys(tmp_path):
     assert set(doc['request_to_plan_ms']) >= {'p50', 'p95'}
     assert set(doc['dispatch_overhead_ms']) >= {'p50', 'p99'}
     assert doc['stop_latency_ms']['n'] >= 1 and doc['dispatch_overhead_ms']['n'] >= 1
+
+
+def test_when_stale_bench_runs_expect_documented_keys(tmp_path):
+    doc = _bench('stale', tmp_path)
+    assert doc['false_stops'] >= 0 and doc['idle_under_load_s'] > 0
+    assert doc['stale_to_stop_ms']['n'] >= 1, doc

@@ -112,13 +112,13 @@ class ExecutorNode(LifecycleNode):
 
     def destroy_node(self) -> None:
         """Stop a running plan first (robot stop, safe pose), then go: no traceback at exit."""
-        engine = self.running
+        engine = getattr(self, 'running', None)  # None too when the constructor failed
         if engine is not None:
             self.stop_pub.publish(Empty())
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.DEPENDENCY_UNAVAILABLE,
                                 'the executor is shutting down')
             deadline = time.monotonic() + 2.0
-            while self.running is not None and time.monotonic() < deadline:
+            while getattr(self, 'running', None) is not None and time.monotonic() < deadline:
                 time.sleep(0.01)
         super().destroy_node()
 

@@ -19,6 +19,7 @@ import rclpy
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
+from rclpy.time import Time
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
@@ -37,6 +38,8 @@ PARAMS = (
     Param('warn_fraction', 0.7, 'WARN above this fraction of the threshold', 0.0, 1.0,
           live=True),
     Param('stale_s', 0.2, 'inputs older than this are stale (s)', 0.01, 10.0, live=True),
+    Param('stale_confirm_s', 0.05, 'staleness must last this long before STOP (s)', 0.0, 1.0,
+          live=True),
     Param('reset_hold_s', 1.0, 'a reset needs this long of fresh states below the threshold '
           '(s)', 0.0, 60.0, live=True),
     Param('autostart', True, 'configure and activate on start'),
@@ -68,7 +71,8 @@ class SafetyMonitorNode(LifecycleNode):
         self._ticks = 0
 
     def _config(self, values: dict) -> MonitorConfig:
-        return MonitorConfig(values['warn_fraction'], values['stale_s'], values['reset_hold_s'])
+        return MonitorConfig(**{k: values[k] for k in ('warn_fraction', 'stale_s',
+                                                       'stale_confirm_s', 'reset_hold_s')})
 
     def _apply(self, changes: dict) -> str:
         """Apply live parameters at once: the next tick judges with the new settings."""
@@ -101,8 +105,14 @@ class SafetyMonitorNode(LifecycleNode):
             return tuple((o.pose.position.x, o.pose.position.y, o.pose.position.z)
                          for o in msg.objects if o.kind == kind)
 
+        # Measured when the sender stamped it, not when it arrived: a state that waited in a
+        # queue (a starved sender or monitor) is as old as it is. Unstamped: on arrival.
+        stamp, sent = time.monotonic(), msg.header.stamp
+        if sent.sec or sent.nanosec:
+            age = (self.get_clock().now() - Time.from_msg(sent)).nanoseconds / 1e9
+            stamp -= min(max(age, 0.0), 60.0)  # clock skew never makes a state newer
         with self.lock:
-            self.state = LiveState(time.monotonic(), (p.x, p.y, p.z), r.ee_speed, r.ee_force,
+            self.state = LiveState(stamp, (p.x, p.y, p.z), r.ee_speed, r.ee_force,
                                    tuple(r.joint_positions), where(HUMAN), where(OBSTACLE),
                                    self.step)
         if self.monitor is not None:

@@ -43,6 +43,11 @@ class MonitorConfig:
 
     warn_fraction: float = 0.7  # WARN above this fraction of the threshold
     stale_s: float = 0.2  # inputs older than this are stale (seconds)
+    # Staleness must persist this long before it latches: a monitor starved by a loaded CPU
+    # wakes with ticks due before the states queued meanwhile are read, and those ticks
+    # alone would see an old state (seconds). A source that is really silent latches at
+    # stale_s + stale_confirm_s (0.25 s by default).
+    stale_confirm_s: float = 0.05
     reset_hold_s: float = 1.0  # a reset needs this long of fresh states below the threshold
 
 
@@ -97,6 +102,7 @@ class SafetyMonitor:
         self._step: tuple[str, float] | None = None  # (node id, V_s at its start)
         self.seen = False  # whether any state has arrived (start-up is not a fault)
         self._now = 0.0  # time of the latest tick (seconds)
+        self._stale_since: float | None = None  # first tick of the current stale run
         self.status = Status(math.inf, 0.0, Level.STOP, False, ['no state yet'])
 
     def tick(self, state: LiveState | None, now: float) -> Status:
@@ -109,11 +115,16 @@ class SafetyMonitor:
             self.status = Status(math.inf, 0.0, Level.STOP, self.latched,
                                  ['waiting for the first robot/world state'])
             return self.status
+        stale = state is not None and now - state.stamp > self.cfg.stale_s
+        if not stale:
+            self._stale_since = None
         if state is None:
             reasons.append('no robot/world state received')
-        elif now - state.stamp > self.cfg.stale_s:
+        elif stale and self._stale_for(now) >= self.cfg.stale_confirm_s:
             reasons.append(f'state stale: {now - state.stamp:.2f} s > {self.cfg.stale_s:.2f} s')
         else:
+            if stale:  # judged on the last state meanwhile
+                reasons.append(f'warn: state {now - state.stamp:.2f} s old (confirming)')
             numbers = (*state.ee_position, state.ee_speed, state.ee_force,
                        *state.joint_positions,
                        *(c for h in state.humans + state.obstacles for c in h))
@@ -149,6 +160,12 @@ class SafetyMonitor:
                                                                     reasons))
         self.status = Status(v_s, v_dot, level, self.latched, shown, terms)
         return self.status
+
+    def _stale_for(self, now: float) -> float:
+        """Return how long (s) consecutive ticks have seen a stale state, this one included."""
+        if self._stale_since is None:
+            self._stale_since = now
+        return now - self._stale_since
 
     def _check_value(self, v_s: float, terms: dict, state: LiveState) -> list[str]:
         out = []

@@ -39,7 +39,8 @@ def test_when_state_is_evaluated_expect_level_and_reason(live, level, why):
 def test_when_state_goes_stale_expect_stop_latched_until_a_fresh_reset():
     monitor = SafetyMonitor(SCHEMA, CFG)
     assert monitor.tick(state(0.0), 0.1).level is Level.OK
-    stale = monitor.tick(state(0.0), 0.5)
+    assert not monitor.tick(state(0.0), 0.5).latched  # confirming: one tick proves nothing
+    stale = monitor.tick(state(0.0), 0.56)
     assert stale.latched and 'stale' in stale.reasons[0] and math.isinf(stale.v_s)
     assert monitor.reset() == (False, monitor.reset()[1]) and not monitor.reset()[0]
     assert monitor.tick(state(0.6), 0.62).latched  # fresh again, but STOP stays latched
@@ -116,3 +117,17 @@ def test_when_a_person_is_near_expect_no_recovery_reset():
     monitor.tick(state(0.0, hazards=((0.3, 0.0, 0.5),)), 0.0)
     ok, why = monitor.reset()
     assert not ok and 'person' in why
+
+
+@pytest.mark.parametrize('ticks,latches', [
+    # a starved monitor wakes: two back-to-back ticks see an old state, then the queued
+    # fresh states are read; no STOP
+    ([(0.0, 0.0), (0.35, 0.0), (0.352, 0.0), (0.36, 0.34), (0.37, 0.36)], False),
+    # a silent source: stale from 0.2 s, confirmed 50 ms later; STOP by 0.25 s
+    ([(t / 100, 0.0) for t in range(0, 27)], True),
+])
+def test_when_staleness_is_judged_expect_a_confirmed_run_not_one_tick(ticks, latches):
+    monitor = SafetyMonitor(SCHEMA, CFG)
+    for now, stamp in ticks:
+        status = monitor.tick(state(stamp), now)
+    assert status.latched is latches, status.reasons
