@@ -2,9 +2,10 @@
 
 False STOPs per hour at idle under a 2-core busy load, and the time to STOP when the
 robot's state source really goes silent. Brings up the sim robot and the safety monitor
-(separate processes over DDS on loopback), starts one busy-loop process per core, and counts STOP latches while the robot stands idle
-for ``DURATION_S`` (a latch is reset once V_s is safe again, and counted). Then it freezes
-the sim (SIGSTOP: its state stops) ``n`` times and measures freeze -> ``estop`` true.
+(separate processes over DDS on loopback), starts one busy-loop process per core, and
+counts STOP latches while the robot stands idle for ``DURATION_S`` (a latch is reset once
+V_s is safe again, and counted). Then it freezes the sim (SIGSTOP: its state stops) ``n``
+times and measures freeze -> ``estop`` true.
 """
 
 from __future__ import annotations
