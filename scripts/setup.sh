@@ -29,7 +29,7 @@ stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$STAMPS"; printf '%s' "$2" > "$STAMPS/$1"; }
 
 deps_inputs=(requirements/ros.txt requirements/build.txt requirements/ml.txt
-             requirements/dev.txt requirements/lark.txt scripts/setup.sh)
+             requirements/http.txt requirements/dev.txt requirements/lark.txt scripts/setup.sh)
 msgs_inputs=(bb_msgs/package.xml bb_msgs/CMakeLists.txt bb_msgs/pyproject.toml
              $(find bb_msgs/msg bb_msgs/srv bb_msgs/action -type f | sort))
 pkg_inputs=(setup.py setup.cfg package.xml)
@@ -82,7 +82,7 @@ if ! stamp_ok deps "$deps_hash"; then
   say "installing pinned dependencies (ROS 2 Kilted wheels, torch 2.13.0 CPU, ML and dev tools)"
   $PIP install -q --upgrade 'pip==26.3'
   $PIP install -q -r requirements/ros.txt -r requirements/build.txt -r requirements/ml.txt \
-    -r requirements/dev.txt
+    -r requirements/http.txt -r requirements/dev.txt
   # Force the other stamps to re-run: bb_msgs links against what was just installed.
   rm -f "$STAMPS/msgs" "$STAMPS/pkg"
 fi

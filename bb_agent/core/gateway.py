@@ -59,6 +59,8 @@ def parse_request(body: bytes, limits: GatewayLimits, *, default_domain: str = '
         data = json.loads(body.decode('utf-8'))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BBError(ErrorCode.INVALID_JSON, f'body is not UTF-8 JSON: {exc}') from exc
+    except RecursionError:  # e.g. 8,000 nested [
+        raise BBError(ErrorCode.INVALID_JSON, 'body nests too deeply') from None
     if not isinstance(data, dict):
         raise BBError(ErrorCode.INVALID_JSON, 'body must be a JSON object')
     unknown = sorted(set(data) - {'text', 'domain', 'actor_id', 'session_id', 'request_key',
@@ -68,6 +70,14 @@ def parse_request(body: bytes, limits: GatewayLimits, *, default_domain: str = '
     text = data.get('text')
     if not isinstance(text, str) or not text.strip():
         raise BBError(ErrorCode.EMPTY_INPUT, '"text" must be a non-empty string')
+    for field in ('text', 'actor_id', 'session_id', 'request_key'):
+        value = data.get(field)
+        if isinstance(value, str):
+            try:
+                value.encode('utf-8')  # a lone surrogate ("\ud800") cannot reach ROS
+            except UnicodeEncodeError:
+                raise BBError(ErrorCode.INVALID_ARGUMENT, f'"{field}" is not valid Unicode '
+                              '(a lone surrogate)') from None
     if len(text) > limits.max_text_chars:
         raise BBError(ErrorCode.INVALID_ARGUMENT,
                       f'"text" has {len(text)} characters; the limit is {limits.max_text_chars}')

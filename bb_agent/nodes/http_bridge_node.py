@@ -1,32 +1,46 @@
-"""http_bridge_node: the HTTP/JSON entry point; each request becomes one ``handle_request``.
+"""http_bridge_node: the HTTP/JSON API; each request becomes one ``handle_request``.
 
+FastAPI on uvicorn (in a thread of this node), loopback unless ``host`` says otherwise.
 ``POST /v1/requests`` with ``{"text": ..., "domain": ..., "actor_id": ..., "session_id":
 ..., "request_key": ..., "dry_run": ...}`` answers with the agent's result as JSON (the
-same fields as ``bb-agent ask``). ``GET /v1/health`` says whether the agent is reachable.
-Bad bodies get 400/413 with a typed error, more than ``max_in_flight`` requests at once get
-429, an unreachable agent 503, no result in ``request_timeout_s`` 504. Validation and
-limits: :mod:`bb_agent.core.gateway`. Binds loopback unless ``host`` says otherwise.
+same fields as ``bb-agent ask``); ``GET /v1/health`` says whether the agent is reachable;
+``GET /openapi.json`` is the OpenAPI document.
+
+A request must carry ``Authorization: Bearer <token>`` for a token in ``tokens_file``
+(stored hashed, with scopes: ``plan`` for dry runs, ``execute`` for requests that move the
+robot), be ``application/json``, and come from no browser origin or an allowed one
+(:mod:`bb_agent.core.api_access`). Typed refusals: 400 bad body, 401 no or unknown token,
+403 wrong scope or origin, 413 too large, 415 not JSON, 429 over the token's rate or the
+in-flight limit (with ``Retry-After``), 503 agent unreachable, 504 no result in time.
+Validation: :mod:`bb_agent.core.gateway`.
 """
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import json
+import socket
 import sys
-import threading
+import time
 
 import rclpy
 from rclpy.action import ActionClient
 from rclpy.node import Node
 
+from bb_agent.core.api_access import (
+    Denied,
+    RateLimiter,
+    TokenStore,
+    content_type_denied,
+    origin_denied,
+)
 from bb_agent.core.gateway import (
     Admission,
     GatewayLimits,
+    GatewayRequest,
     error_body,
     http_status,
     parse_request,
 )
-from bb_agent.core.outcomes import BBError, Outcome
+from bb_agent.core.outcomes import BBError, ErrorCode, Outcome
 from bb_agent.nodes.ask import send_goal
 from bb_agent.nodes.lifecycle import clean_exit, run_node
 from bb_agent.nodes.logs import log_json
@@ -42,7 +56,15 @@ PARAMS = (
     Param('max_in_flight', 4, 'requests handled at once; more are answered 429', 1, 256),
     Param('request_timeout_s', 360.0, 'no agent result in this long answers 504 (s)',
           1.0, 3600.0),
+    Param('tokens_file', '', 'YAML of hashed bearer tokens with scopes ("" = none: every '
+                             'request is refused)'),
+    Param('allowed_origins', '', 'comma-separated browser origins allowed to call the API'),
+    Param('rate_per_s', 5.0, 'requests per second per token (token bucket)', 0.01, 10000.0),
+    Param('burst', 20, 'requests a token may send at once (token bucket size)', 1, 100000),
+    Param('max_connections', 1024, 'open connections served; more are answered 503', 8,
+          100000),
 )
+BACKLOG = 2048  # listen backlog: 200 concurrent clients must queue, not be reset
 
 
 class HttpBridgeNode(Node):
@@ -54,23 +76,57 @@ class HttpBridgeNode(Node):
         self.limits = GatewayLimits(self.p['max_body_bytes'], self.p['max_text_chars'],
                                     self.p['max_in_flight'])
         self.admission = Admission(self.limits.max_in_flight)
+        self.tokens = TokenStore.load(self.p['tokens_file'])
+        self.origins = tuple(o.strip() for o in self.p['allowed_origins'].split(',')
+                             if o.strip())
+        self.rate = RateLimiter(self.p['rate_per_s'], self.p['burst'])
         self.client = ActionClient(self, HandleRequest, 'handle_request')
-        self.server = ThreadingHTTPServer((self.p['host'], self.p['port']), _handler(self))
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Bind here, so a taken port fails the constructor (a clear exit), not a thread.
+        self.sock = socket.socket(socket.AF_INET6 if ':' in self.p['host'] else
+                                  socket.AF_INET)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((self.p['host'], self.p['port']))
+        self.sock.listen(BACKLOG)
+        self.port = self.sock.getsockname()[1]
+        from bb_agent.nodes.http_api import make_app, serve
+        self.server = serve(make_app(self), self.sock, self.p['max_connections'])
+        if not self.tokens.entries:
+            self.get_logger().warn('no API tokens configured (tokens_file): every request '
+                                   'is refused with 401')
         self.get_logger().info(f'listening on http://{self.p["host"]}:{self.port}/v1/requests')
 
-    def answer(self, body: bytes) -> tuple[int, dict]:
-        """Answer one POST body: (HTTP status, JSON body)."""
+    def admit(self, headers) -> Denied | str:
+        """Return the token name a POST may use, or why not (origin, type, token, rate).
+
+        The token needs the ``plan`` scope here; a request that is not a dry run needs
+        ``execute`` too, checked once its body says so.
+        """
+        denied = origin_denied(headers.get('origin'), self.origins) or \
+            content_type_denied(headers.get('content-type'))
+        if denied is not None:
+            return denied
+        entry = self.tokens.authorize(headers.get('authorization'), 'plan')
+        if isinstance(entry, Denied):
+            return entry
+        wait = self.rate.take(entry.name, time.monotonic())
+        if wait:
+            return Denied(429, ErrorCode.INVALID_REQUEST, f'token {entry.name!r} is over '
+                          f'{self.p["rate_per_s"]:g} requests/s', retry_after_s=wait)
+        return entry.name
+
+    def parse(self, body: bytes) -> GatewayRequest | tuple[int, dict]:
+        """Validate a body (or return the typed refusal)."""
         try:
-            req = parse_request(body, self.limits, default_domain=self.p['default_domain'])
+            return parse_request(body, self.limits, default_domain=self.p['default_domain'])
         except BBError as exc:
             return error_body(exc)
+
+    def answer(self, req: GatewayRequest, who: str) -> tuple[int, dict, float]:
+        """Run one request through the agent: (HTTP status, JSON body, Retry-After s)."""
         if not self.admission.enter():
             return 429, {'outcome': 'UNAVAILABLE', 'error_code': 0,
                          'error_msg': f'{self.limits.max_in_flight} requests in flight; '
-                                      'retry later'}
+                                      'retry later'}, 1.0
         try:
             goal = HandleRequest.Goal(text=req.text, domain=req.domain, actor_id=req.actor_id,
                                       session_id=req.session_id, request_key=req.request_key,
@@ -79,58 +135,24 @@ class HttpBridgeNode(Node):
                                wait_server_s=2.0)
         finally:
             self.admission.leave()
-        log_json(self, 'http_request', actor=req.actor_id, domain=req.domain,
+        log_json(self, 'http_request', token=who, actor=req.actor_id, domain=req.domain,
                  outcome=result['outcome'], correlation_id=result.get('correlation_id', ''))
-        return http_status(Outcome.__members__.get(result['outcome'], Outcome.FAILED)), result
+        return http_status(Outcome.__members__.get(result['outcome'], Outcome.FAILED)), \
+            result, 0.0
 
     def close(self) -> None:
         """Stop serving HTTP (nothing to stop when the port could not be bound)."""
         server = getattr(self, 'server', None)
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.stop()
+        sock = getattr(self, 'sock', None)
+        if sock is not None:
+            sock.close()
 
     def destroy_node(self):
         """Close the HTTP server with the node."""
         self.close()
         return super().destroy_node()
-
-
-def _handler(bridge: HttpBridgeNode):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = 'bb_agent-http-bridge/1'
-
-        def _send(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header('Content-Type', 'application/json')
-            self.send_header('Content-Length', str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            if self.path != '/v1/requests':
-                return self._send(404, {'error_msg': f'no endpoint {self.path}'})
-            try:
-                length = int(self.headers.get('Content-Length') or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > bridge.limits.max_body_bytes:
-                self.close_connection = True  # the body is not read: drop the connection
-                return self._send(*error_body(BBError(
-                    100, f'Content-Length must be 0-{bridge.limits.max_body_bytes}')))
-            self._send(*bridge.answer(self.rfile.read(length)))
-
-        def do_GET(self):  # noqa: N802
-            if self.path != '/v1/health':
-                return self._send(404, {'error_msg': f'no endpoint {self.path}'})
-            up = bridge.client.server_is_ready()
-            self._send(200 if up else 503, {'agent': 'reachable' if up else 'unreachable'})
-
-        def log_message(self, fmt, *args):  # access log through ROS, not stderr
-            bridge.get_logger().debug(fmt % args)
-
-    return Handler
 
 
 @clean_exit
@@ -139,8 +161,9 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     try:
         node = HttpBridgeNode()
-    except OSError as exc:  # the port is taken, or the host is not ours
-        print(f'http_bridge: cannot listen: {exc}', file=sys.stderr, flush=True)
+    except (OSError, BBError) as exc:  # the port is taken, the host not ours, bad tokens
+        print(f'http_bridge: cannot serve: {exc}', file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         return 1
     return run_node(node)
+

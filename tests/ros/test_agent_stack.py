@@ -12,6 +12,7 @@ from pathlib import Path
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -19,6 +20,7 @@ import urllib.request
 
 import pytest
 
+from bb_agent.core.api_access import hash_token
 from bb_agent.nodes.supervisor import Supervisor
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
@@ -36,8 +38,16 @@ def _free_port() -> int:
 
 
 HTTP_PORT = _free_port()
+# API tokens, stored hashed: a dry-run-only one and one that may execute.
+TOKENS_FILE = Path(tempfile.mkdtemp(prefix='bb_agent_tokens.')) / 'tokens.yaml'
+TOKENS_FILE.write_text('tokens:\n'
+                       f'  - {{name: planner, sha256: {hash_token("plan-secret")}, '
+                       'scopes: [plan]}\n'
+                       f'  - {{name: ops, sha256: {hash_token("ops-secret")}, '
+                       'scopes: [plan, execute]}\n')
 OVERRIDES = {'builder': {'timeout_s': 0.05, 'fault_stall_s': 0.1},
-             'http_bridge': {'port': HTTP_PORT},
+             'http_bridge': {'port': HTTP_PORT, 'tokens_file': str(TOKENS_FILE),
+                             'burst': 3, 'rate_per_s': 0.5},
              'agent': {'approval_skills': 'scan', 'approval_timeout_s': APPROVAL_TIMEOUT_S},
              'executor': {'approval_skills': 'scan'},  # enforced at the executor too
              'sim_robot': {'time_scale': 4.0}}
@@ -182,14 +192,20 @@ def test_when_check_and_execute_plan_are_called_directly_expect_the_operator_sti
     assert dispatched(ros, 'direct') == 0
 
 
-def http(method: str, path: str, data: bytes | None = None) -> tuple[int, dict]:
+JSON = {'Content-Type': 'application/json'}
+OPS = {**JSON, 'Authorization': 'Bearer ops-secret'}
+PLANNER = {**JSON, 'Authorization': 'Bearer plan-secret'}
+
+
+def http(method: str, path: str, data: bytes | None = None, headers=None
+         ) -> tuple[int, dict, dict]:
     request = urllib.request.Request(f'http://127.0.0.1:{HTTP_PORT}{path}', data=data,
-                                     method=method)
+                                     method=method, headers=OPS if headers is None else headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, json.loads(answer.read())
+            return answer.status, json.loads(answer.read()), dict(answer.headers)
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        return exc.code, json.loads(exc.read()), dict(exc.headers)
 
 
 @pytest.mark.parametrize('method,path,data,status,fields', [
@@ -203,9 +219,40 @@ def http(method: str, path: str, data: bytes | None = None) -> tuple[int, dict]:
 ])
 def test_when_http_client_calls_the_bridge_expect_agent_result_or_typed_refusal(
         ros, method, path, data, status, fields):
-    got_status, body = http(method, path, data)
+    got_status, body, _ = http(method, path, data)
     assert got_status == status, body
     assert {k: body.get(k) for k in fields} == fields
+
+
+MOVE = b'{"text": "go home", "dry_run": false}'
+
+
+@pytest.mark.parametrize('headers,status,why', [
+    (JSON, 401, 'missing bearer token'),
+    ({**JSON, 'Authorization': 'Bearer wrong'}, 401, 'unknown'),
+    (PLANNER, 403, 'execute'),  # a dry-run token may not move the robot
+    # a web page's cross-site post: text/plain from another origin
+    ({**OPS, 'Content-Type': 'text/plain', 'Origin': 'http://evil.example'}, 403, 'origin'),
+    ({**OPS, 'Content-Type': 'text/plain'}, 415, 'application/json'),
+])
+def test_when_a_request_lacks_the_right_to_move_expect_refusal_and_nothing_moves(
+        ros, headers, status, why):
+    before = len(ros.exec_status)
+    got_status, body, _ = http('POST', '/v1/requests', MOVE, headers)
+    assert got_status == status and why in body['error_msg'], body
+    time.sleep(0.3)
+    assert len(ros.exec_status) == before  # the executor saw nothing
+
+
+def test_when_a_token_sends_faster_than_its_rate_expect_429_with_retry_after(ros):
+    answers = [http('POST', '/v1/requests', b'{}', PLANNER) for _ in range(6)]
+    limited = [a for a in answers if a[0] == 429]
+    assert limited and all(int(a[2]['retry-after']) >= 1 for a in limited), answers
+
+
+def test_when_the_openapi_document_is_asked_expect_the_endpoints(ros):
+    status, doc, _ = http('GET', '/openapi.json', headers={})
+    assert status == 200 and {'/v1/requests', '/v1/health'} <= set(doc['paths'])
 
 
 @pytest.mark.parametrize('argv,rc,expected', [
