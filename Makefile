@@ -26,6 +26,7 @@ bench: setup
 	  $(VENV)/bin/bb-agent bench decode --out bench/results/decode.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench runtime --out bench/results/runtime.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench stale --out bench/results/stale.json >/dev/null && \
+	  $(VENV)/bin/bb-agent bench http --out bench/results/http.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
 
 # The main job: the whole stack (default model + sim robot), the scripted scenario, a

@@ -67,6 +67,14 @@ def stale_rows(doc: dict) -> list[str]:
             f'{s["n"]} of {s["of"]} |']
 
 
+def http_rows(doc: dict) -> list[str]:
+    """Return table rows for the HTTP load benchmark."""
+    lat = doc['latency_ms']
+    return [f'| HTTP API, {doc["clients"]} concurrent clients, {doc["requests"]:,} requests | '
+            f'{lat["p50"]:.0f} ms | {lat["p99"]:.0f} ms | lost {doc["lost"]} (goal 0); '
+            f'{", ".join(f"{k}: {v}" for k, v in doc["by_status"].items())} |']
+
+
 def main(folder: str) -> int:
     """Print the table for every known result file in ``folder``."""
     print('| benchmark | p50 | p99 | note |\n|---|---|---|---|')
@@ -82,6 +90,9 @@ def main(folder: str) -> int:
     path = Path(folder) / 'runtime.json'
     if path.exists():
         print('\n'.join(runtime_rows(json.loads(path.read_text()))))
+    path = Path(folder) / 'http.json'
+    if path.exists():
+        print('\n'.join(http_rows(json.loads(path.read_text()))))
     path = Path(folder) / 'stale.json'
     if path.exists():
         print('\n'.join(stale_rows(json.loads(path.read_text()))))

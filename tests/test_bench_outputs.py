@@ -54,3 +54,9 @@ def test_when_stale_bench_runs_expect_documented_keys(tmp_path):
     doc = _bench('stale', tmp_path)
     assert doc['false_stops'] >= 0 and doc['idle_under_load_s'] > 0
     assert doc['stale_to_stop_ms']['n'] >= 1, doc
+
+
+def test_when_http_bench_runs_expect_every_request_answered(tmp_path):
+    doc = _bench('http', tmp_path)
+    assert doc['requests'] == 400 and doc['lost'] == 0, doc
+    assert sum(doc['by_status'].values()) == 400 and {'p50', 'p99'} <= set(doc['latency_ms'])
