@@ -50,13 +50,13 @@ setup(
     entry_points={
         'console_scripts': [
             'bb-agent = bb_agent.cli:main',
-            'sim_robot_node = bb_agent.nodes.sim_robot_node:main',
-            'safety_monitor_node = bb_agent.nodes.safety_monitor_node:main',
-            'plan_checker_node = bb_agent.nodes.plan_checker_node:main',
-            'executor_node = bb_agent.nodes.executor_node:main',
-            'builder_node = bb_agent.nodes.builder_node:main',
-            'agent_node = bb_agent.nodes.agent_node:main',
-            'http_bridge_node = bb_agent.nodes.http_bridge_node:main',
+            'sim_robot_node = bb_agent.nodes.entry:sim_robot',
+            'safety_monitor_node = bb_agent.nodes.entry:safety_monitor',
+            'plan_checker_node = bb_agent.nodes.entry:plan_checker',
+            'executor_node = bb_agent.nodes.entry:executor',
+            'builder_node = bb_agent.nodes.entry:builder',
+            'agent_node = bb_agent.nodes.entry:agent',
+            'http_bridge_node = bb_agent.nodes.entry:http_bridge',
         ],
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.

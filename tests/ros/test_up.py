@@ -69,3 +69,20 @@ def test_when_required_node_dies_expect_nonzero_exit_naming_it(up):
     assert up.popen.wait(10) == 1
     time.sleep(0.2)  # the output pump drains
     assert 'required node plan_checker exited' in up.output(), up.output()
+
+
+@pytest.mark.parametrize('executable,after_s', [
+    ('builder_node', 1.0),  # while it still imports torch / configures
+    ('safety_monitor_node', 0.3),
+])
+def test_when_sigint_arrives_during_start_up_expect_a_clean_exit(tmp_path, executable,
+                                                                 after_s):
+    env = {**os.environ, 'BB_AGENT_APPROVAL_KEY_FILE': str(tmp_path / 'approval.key')}
+    proc = subprocess.Popen([str(BIN / executable)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    time.sleep(after_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-2000:]
+    assert 'Traceback' not in out and 'KeyboardInterrupt' not in out, out[-2000:]
