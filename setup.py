@@ -61,16 +61,16 @@ setup(
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.
         'bb_agent.commands': [
-            'info = bb_agent.info_command:register',
-            'check = bb_agent.check_command:register',
-            'bench = bb_agent.bench_command:register',
-            'synth = bb_agent.train.commands:register_synth',
-            'train = bb_agent.train.commands:register_train',
-            'eval = bb_agent.train.commands:register_eval',
-            'export = bb_agent.train.commands:register_export',
-            'up = bb_agent.nodes.commands:register_up',
-            'ask = bb_agent.nodes.commands:register_ask',
-            'demo = bb_agent.nodes.demo:register_demo',
+            'info = bb_agent.cli.info:register',
+            'check = bb_agent.cli.check:register',
+            'bench = bb_agent.cli.bench:register',
+            'synth = bb_agent.cli.train:register_synth',
+            'train = bb_agent.cli.train:register_train',
+            'eval = bb_agent.cli.train:register_eval',
+            'export = bb_agent.cli.train:register_export',
+            'up = bb_agent.cli.stack:register_up',
+            'ask = bb_agent.cli.stack:register_ask',
+            'demo = bb_agent.cli.stack:register_demo',
         ],
     },
 )

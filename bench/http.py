@@ -30,8 +30,8 @@ def _free_port() -> int:
 
 def run(*, repeats: int = 300) -> dict:
     """Run the load; ``repeats`` 1 sends 400 requests from 40 clients (the key check)."""
+    from bb_agent.clients.supervisor import Supervisor
     from bb_agent.core.api_access import hash_token
-    from bb_agent.nodes.supervisor import Supervisor
     clients, total = (CLIENTS, REQUESTS) if repeats > 1 else (40, 400)
     folder = tempfile.mkdtemp()
     tokens = os.path.join(folder, 'tokens.yaml')

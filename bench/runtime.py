@@ -45,7 +45,7 @@ def run(repeats: int = 30) -> dict:
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 
-    from bb_agent.nodes.supervisor import Supervisor
+    from bb_agent.clients.supervisor import Supervisor
     from bb_msgs.action import ExecutePlan, HandleRequest
     from bb_msgs.msg import PlanGraph, WorldState
     from bb_msgs.srv import CheckPlan

@@ -32,7 +32,7 @@ def run(*, repeats: int = 300) -> dict:
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 
-    from bb_agent.nodes.supervisor import Supervisor
+    from bb_agent.clients.supervisor import Supervisor
     from bb_msgs.msg import SafetyStatus
     from tests.ros.stack import LATCHED, RosClient
     duration = DURATION_S if repeats > 1 else 20.0

@@ -46,7 +46,7 @@ def test_when_colcon_built_expect_executable_in_lib_package_dir(workspace):
 
 
 def test_when_workspace_sourced_expect_interfaces_and_share_via_ament_index(workspace):
-    code = ('import json, bb_msgs, bb_agent.info_command as i;'
+    code = ('import json, bb_msgs, bb_agent.cli.info as i;'
             'from bb_msgs.action import HandleRequest, ExecutePlan, Skill;'
             'from bb_msgs.msg import PlanGraph; PlanGraph(plan_id="p");'
             'print(json.dumps({"msgs": bb_msgs.__file__, **i.collect()}))')

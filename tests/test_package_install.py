@@ -66,7 +66,7 @@ def _info_from(prefix: Path, extra_env: dict) -> dict:
            if k not in ('AMENT_PREFIX_PATH', 'BB_AGENT_SHARE')}
     env.update({'PYTHONPATH': str(site), **extra_env})
     # -I would drop PYTHONPATH; run from / so the checkout is not on sys.path.
-    code = ('import json, bb_agent.core.resources as r, bb_agent.info_command as i;'
+    code = ('import json, bb_agent.core.resources as r, bb_agent.cli.info as i;'
             f'assert r.__file__.startswith({str(site)!r}), r.__file__;'
             'print(json.dumps(i.collect()))')
     out = subprocess.run([sys.executable, '-c', code], cwd='/', env=env, check=True,

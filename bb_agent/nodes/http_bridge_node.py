@@ -41,7 +41,7 @@ from bb_agent.core.gateway import (
     parse_request,
 )
 from bb_agent.core.outcomes import BBError, ErrorCode, Outcome
-from bb_agent.nodes.ask import send_goal
+from bb_agent.nodes.goal_client import send_goal
 from bb_agent.nodes.lifecycle import clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare

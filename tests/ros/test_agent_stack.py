@@ -20,8 +20,8 @@ import urllib.request
 
 import pytest
 
+from bb_agent.clients.supervisor import Supervisor
 from bb_agent.core.api_access import hash_token
-from bb_agent.nodes.supervisor import Supervisor
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
 from bb_msgs.srv import OperatorDecision, ProposePlan

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bb_agent.nodes.demo import SCENARIO, run_demo
+from bb_agent.clients.demo import SCENARIO, run_demo
 
 pytestmark = pytest.mark.ros
 

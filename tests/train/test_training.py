@@ -172,7 +172,7 @@ def test_when_user_trains_on_own_traces_and_grammar_expect_a_checkpoint(tmp_path
     ('not a device', False),
 ])
 def test_when_training_device_is_chosen_expect_it_or_a_typed_error(device, ok):
-    from bb_agent.train.commands import _device
+    from bb_agent.cli.train import _device
     if ok:
         assert _device(device) == device
     else:

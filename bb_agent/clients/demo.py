@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 import time
 
-from bb_agent.nodes.ask import STAGES, result_dict
+from bb_agent.clients.ask import STAGES, result_dict
 from bb_agent.nodes.spun import SpunNode, wait_future
 
 
@@ -172,8 +172,8 @@ class DemoClient:
 def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,
              overrides: dict | None = None, scenario=SCENARIO) -> tuple[bool, list[dict]]:
     """Bring the stack up, run ``scenario``, write ``report``; return (all ok, results)."""
+    from bb_agent.clients.supervisor import Supervisor
     from bb_agent.nodes import demo_report
-    from bb_agent.nodes.supervisor import Supervisor
     report.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
 
@@ -236,17 +236,3 @@ def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,
         f'{sum(r["ok"] for r in results)}/{len(scenario)} steps as expected; report in {report}')
     demo_report.write(report, lines, results)
     return ok, results
-
-
-def register_demo(subparsers) -> None:
-    """Add ``demo``: the scripted scenario against a freshly started stack."""
-    parser = subparsers.add_parser('demo', help='run the scripted demo scenario')
-    parser.add_argument('--report', type=Path, default=Path('demo_report'),
-                        help='report folder (default: ./demo_report)')
-    parser.add_argument('--model-path', default='', help='builder checkpoint')
-    parser.add_argument('--verbose', action='store_true', help="show the nodes' output")
-    parser.set_defaults(func=lambda a: 0 if run_demo(a.report, model_path=a.model_path,
-                                                     quiet=not a.verbose)[0] else 1)
-
-
-

@@ -1,4 +1,4 @@
-"""``bb-agent up`` and ``bb-agent ask``: registration only (handlers import lazily)."""
+"""``bb-agent up``, ``ask`` and ``demo``: registration only (handlers import lazily)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def register_up(subparsers: argparse._SubParsersAction) -> None:
 def _up(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from bb_agent.clients.supervisor import Supervisor
     from bb_agent.core.outcomes import BBError
-    from bb_agent.nodes.supervisor import Supervisor
     try:
         stack = Supervisor(use_sim=not args.no_sim, namespace=args.namespace,
                            params_file=args.params_file, model_path=args.model_path,
@@ -48,9 +48,26 @@ def register_ask(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from bb_agent.nodes.ask import ask, print_result
+    from bb_agent.clients.ask import ask, print_result
     print(f'> {args.text}')
     result = ask(args.text, domain=args.domain, actor=args.actor, session=args.session,
                  request_key=args.key, dry_run=args.dry_run, timeout=args.timeout)
     print_result(result)
     return 0 if result['outcome'] in ('SUCCEEDED', 'DEFERRED') else 1
+
+
+def register_demo(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``demo``: the scripted scenario against a freshly started stack."""
+    from pathlib import Path
+    parser = subparsers.add_parser('demo', help='run the scripted demo scenario')
+    parser.add_argument('--report', type=Path, default=Path('demo_report'),
+                        help='report folder (default: ./demo_report)')
+    parser.add_argument('--model-path', default='', help='builder checkpoint')
+    parser.add_argument('--verbose', action='store_true', help="show the nodes' output")
+    parser.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bb_agent.clients.demo import run_demo
+    ok = run_demo(args.report, model_path=args.model_path, quiet=not args.verbose)[0]
+    return 0 if ok else 1

@@ -1,10 +1,12 @@
-"""``bb-agent ask "TEXT"``: send one HandleRequest and print its stages and result."""
+"""Send one HandleRequest goal and wait for its typed result (the HTTP bridge, bb-agent ask).
+
+Never raises for the agent's answer: no server, a refused goal, a server that went away
+and no result in time come back as UNAVAILABLE / TIMEOUT dicts, like any other outcome.
+"""
 
 from __future__ import annotations
 
-import json
-
-from bb_agent.nodes.spun import SpunNode, wait_future
+from bb_agent.nodes.spun import wait_future
 
 STAGES = ('received', 'proposing', 'checking', 'repairing', 'awaiting approval', 'executing',
           'done')
@@ -26,22 +28,6 @@ def result_dict(result) -> dict:
                       'failed': result.summary.nodes_failed,
                       'retries': result.summary.retries,
                       'safe_pose': result.summary.safe_pose_commanded}}
-
-
-def ask(text: str, *, domain: str = 'robot', actor: str = 'cli', session: str = '',
-        request_key: str = '', dry_run: bool = False, timeout: float = 300.0,
-        on_stage=print) -> dict:
-    """Send the request, report each stage through ``on_stage``, return the result dict."""
-    from bb_msgs.action import HandleRequest
-    ros = SpunNode('bb_agent_ask')
-    try:
-        client = ros.action_client(HandleRequest, 'handle_request')
-        goal = HandleRequest.Goal(text=text, domain=domain, actor_id=actor,
-                                  session_id=session, request_key=request_key,
-                                  dry_run=dry_run)
-        return send_goal(client, goal, timeout, on_stage)
-    finally:
-        ros.close()
 
 
 def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float = 30.0
@@ -71,8 +57,3 @@ def send_goal(client, goal, timeout: float, on_stage=None, wait_server_s: float 
     if answer is None:
         return {'outcome': 'TIMEOUT', 'error_msg': f'no result in {timeout:g} s'}
     return result_dict(answer.result)
-
-
-def print_result(result: dict) -> None:
-    """Print the result as indented JSON."""
-    print(json.dumps(result, indent=2))
