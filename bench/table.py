@@ -75,27 +75,17 @@ def http_rows(doc: dict) -> list[str]:
             f'{", ".join(f"{k}: {v}" for k, v in doc["by_status"].items())} |']
 
 
+ROWS = (('checker', checker_rows), ('soundness', soundness_rows), ('decode', decode_rows),
+        ('runtime', runtime_rows), ('http', http_rows), ('stale', stale_rows))
+
+
 def main(folder: str) -> int:
     """Print the table for every known result file in ``folder``."""
     print('| benchmark | p50 | p99 | note |\n|---|---|---|---|')
-    path = Path(folder) / 'checker.json'
-    if path.exists():
-        print('\n'.join(checker_rows(json.loads(path.read_text()))))
-    path = Path(folder) / 'soundness.json'
-    if path.exists():
-        print('\n'.join(soundness_rows(json.loads(path.read_text()))))
-    path = Path(folder) / 'decode.json'
-    if path.exists():
-        print('\n'.join(decode_rows(json.loads(path.read_text()))))
-    path = Path(folder) / 'runtime.json'
-    if path.exists():
-        print('\n'.join(runtime_rows(json.loads(path.read_text()))))
-    path = Path(folder) / 'http.json'
-    if path.exists():
-        print('\n'.join(http_rows(json.loads(path.read_text()))))
-    path = Path(folder) / 'stale.json'
-    if path.exists():
-        print('\n'.join(stale_rows(json.loads(path.read_text()))))
+    for name, rows in ROWS:
+        path = Path(folder) / f'{name}.json'
+        if path.exists():
+            print('\n'.join(rows(json.loads(path.read_text()))))
     return 0
 
 

@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 import time
 
-from bb_agent.clients.ask import STAGES, result_dict
+from bb_agent.nodes.goal_client import STAGES, result_dict
 from bb_agent.nodes.spun import SpunNode, wait_future
 
 

@@ -21,3 +21,14 @@ def module_domain():
     os.environ['ROS_DOMAIN_ID'] = str(domain)
     yield domain
     os.environ['ROS_DOMAIN_ID'] = saved
+
+
+@pytest.fixture
+def rclpy_context(monkeypatch):
+    """Yield an rclpy context of the test's own (discovery off), for in-process nodes."""
+    import rclpy
+    monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'OFF')
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, args=['--ros-args', '--log-level', 'fatal'])
+    yield ctx
+    rclpy.try_shutdown(context=ctx)

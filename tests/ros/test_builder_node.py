@@ -1,7 +1,6 @@
 """The builder node in-process (its own rclpy context, no other node)."""
 
 import pytest
-import rclpy
 
 from bb_msgs.srv import ProposePlan
 from tests.ros.test_params import _in_context
@@ -9,19 +8,10 @@ from tests.ros.test_params import _in_context
 pytestmark = pytest.mark.ros
 
 
-@pytest.fixture
-def context(monkeypatch):
-    monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'OFF')
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, args=['--ros-args', '--log-level', 'fatal'])
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 @pytest.mark.parametrize('goal', ['Put the red cup in bin A.', 'go home'])
-def test_when_no_world_state_arrives_expect_unavailable_with_the_reason(context, goal):
+def test_when_no_world_state_arrives_expect_unavailable_with_the_reason(rclpy_context, goal):
     from bb_agent.nodes.builder_node import BuilderNode
-    node = _in_context(BuilderNode, context)
+    node = _in_context(BuilderNode, rclpy_context)
     try:
         node.trigger_configure()
         node.trigger_activate()

@@ -13,15 +13,6 @@ from rclpy.parameter import Parameter
 pytestmark = pytest.mark.ros
 
 
-@pytest.fixture
-def context(monkeypatch):
-    monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'OFF')
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx, args=['--ros-args', '--log-level', 'fatal'])
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 @pytest.mark.parametrize('name,value,ok,why', [
     ('stale_s', 0.5, True, ''),  # live: applied to the running monitor
     ('warn_fraction', 0.9, True, ''),
@@ -30,9 +21,9 @@ def context(monkeypatch):
     ('rate_hz', 200.0, False, 'read-only'),
 ])
 def test_when_a_monitor_parameter_is_set_expect_applied_or_refused_with_a_reason(
-        context, name, value, ok, why):
+        rclpy_context, name, value, ok, why):
     from bb_agent.nodes.safety_monitor_node import SafetyMonitorNode
-    node = _in_context(SafetyMonitorNode, context)
+    node = _in_context(SafetyMonitorNode, rclpy_context)
     try:
         node.trigger_configure()
         result = node.set_parameters([Parameter(name, value=value)])[0]
@@ -51,10 +42,10 @@ def test_when_a_monitor_parameter_is_set_expect_applied_or_refused_with_a_reason
     ('adapter', 'bogus', 'read-only'),
     ('adapter_routes', 'pick=twist', 'read-only'),
 ])
-def test_when_an_executor_parameter_is_set_at_run_time_expect_a_refusal(context, name, value,
-                                                                       why):
+def test_when_an_executor_parameter_is_set_at_run_time_expect_a_refusal(
+        rclpy_context, name, value, why):
     from bb_agent.nodes.executor_node import ExecutorNode
-    node = _in_context(ExecutorNode, context)
+    node = _in_context(ExecutorNode, rclpy_context)
     try:
         result = node.set_parameters([Parameter(name, value=value)])[0]
         assert not result.successful and why in result.reason
