@@ -114,7 +114,7 @@ class ExecutorNode(LifecycleNode):
         """Stop a running plan first (robot stop, safe pose), then go: no traceback at exit."""
         engine = getattr(self, 'running', None)  # None too when the constructor failed
         if engine is not None:
-            self.stop_pub.publish(Empty())
+            self._stop_robot()
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.DEPENDENCY_UNAVAILABLE,
                                 'the executor is shutting down')
             deadline = time.monotonic() + 2.0
@@ -150,6 +150,11 @@ class ExecutorNode(LifecycleNode):
         if msg.data and engine is not None:
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
                                 'preempted by the safety monitor (STOP)')
+
+    def _stop_robot(self) -> None:
+        """Command the robot to stop (quietly nothing once the context has gone)."""
+        with contextlib.suppress(Exception):
+            self.stop_pub.publish(Empty())
 
     def _heartbeat(self, _msg: SafetyStatus) -> None:
         self.heartbeat = time.monotonic()
@@ -281,16 +286,17 @@ class ExecutorNode(LifecycleNode):
             msg = self._publish_status(plan_id, report, graph)
             done = sum(s in (NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED,
                              NodeState.CANCELED) for s in states.values())
-            handle.publish_feedback(ExecutePlan.Feedback(node=msg,
-                                                         progress=done / len(graph.nodes)))
-            self.marker_pub.publish(plan_markers(order, skills, deps, states,
-                                                 self.get_clock().now().to_msg()))
+            with contextlib.suppress(Exception):  # the context may be going down meanwhile
+                handle.publish_feedback(ExecutePlan.Feedback(
+                    node=msg, progress=done / len(graph.nodes)))
+                self.marker_pub.publish(plan_markers(order, skills, deps, states,
+                                                     self.get_clock().now().to_msg()))
 
         self.adapter.begin(plan_id, cid)
         engine = Engine(graph, schema, effective, self.adapter,
                         lambda node: self._condition(node, schema),
                         policy=self.policy, breaker=self.breaker, on_status=on_status,
-                        stop_robot=lambda: self.stop_pub.publish(Empty()),
+                        stop_robot=self._stop_robot,
                         precheck=self._precheck(schema))
         with self.lock:
             if self.running is not None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bb_agent.core.api_access import Denied
 
@@ -87,11 +88,36 @@ def make_app(bridge) -> FastAPI:
     return app
 
 
+HEADER_TIMEOUT_S = 10.0  # a new connection must finish its request headers this fast
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the first request's headers.
+
+    A slow-loris client opens connections and never finishes a request; uvicorn alone keeps
+    them open forever (a coroutine each, up to ``max_connections``). This closes a
+    connection whose first request has not started within ``HEADER_TIMEOUT_S``.
+    """
+
+    def connection_made(self, transport) -> None:  # noqa: D102 - asyncio's protocol API
+        super().connection_made(transport)
+        self._deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._headers_late)
+
+    def _headers_late(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc) -> None:  # noqa: D102
+        self._deadline.cancel()
+        super().connection_lost(exc)
+
+
 class Server:
     """uvicorn serving ``app`` on an already bound socket, in a daemon thread."""
 
     def __init__(self, app: FastAPI, sock, max_connections: int) -> None:
         config = uvicorn.Config(app, log_level='warning', access_log=False, lifespan='off',
+                                http=HeaderDeadlineProtocol,
                                 timeout_keep_alive=5, limit_concurrency=max_connections,
                                 backlog=2048, h11_max_incomplete_event_size=16 * 1024)
         self.server = uvicorn.Server(config)

@@ -72,3 +72,5 @@ def test_when_a_required_node_dies_mid_request_expect_a_typed_answer_within_seco
     assert took < ANSWER_S and code != 0, (took, code)
     assert up.popen.wait(10) == 1  # the stack stopped, naming the node
     assert f'required node {victim} exited' in up.output()
+    # the nodes stopped mid-plan (the executor among them) stop cleanly: no traceback
+    assert 'Traceback' not in up.output(), up.output()[-3000:]

@@ -126,3 +126,29 @@ def test_when_the_launch_gets_sigint_expect_exit_0_no_error_and_no_orphan(launch
     time.sleep(1.0)
     left = subprocess.run(['pgrep', '-g', str(proc.pid)], capture_output=True, text=True)
     assert not left.stdout.strip(), left.stdout
+
+
+def test_when_a_required_node_dies_under_ros2_launch_expect_exit_1_naming_it(tmp_path):
+    extra = tmp_path / 'params.yaml'
+    extra.write_text(f'http_bridge:\n  ros__parameters:\n    port: {_free_port()}\n')
+    with open(tmp_path / 'launch.log', 'w+') as log:
+        proc = subprocess.Popen([str(ROS2), 'launch', 'bb_agent', 'agent.launch.py',
+                                 'use_sim:=false', f'params_file:={extra}'], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            until(lambda: 'plan_checker READY' in (tmp_path / 'launch.log').read_text(), UP_S,
+                  'the plan checker up')
+            pids = subprocess.run(['pgrep', '-g', str(proc.pid), '-f', '__node:=plan_checker'],
+                                  capture_output=True, text=True).stdout.split()
+            assert pids
+            for pid in pids:
+                os.kill(int(pid), signal.SIGKILL)
+            code = proc.wait(STOP_S)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.seek(0)
+        text = log.read()
+    assert code == 1, text[-3000:]
+    assert 'required node plan_checker exited' in text, text[-3000:]
