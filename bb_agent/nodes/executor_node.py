@@ -154,7 +154,7 @@ class ExecutorNode(LifecycleNode):
     def _stop_robot(self) -> None:
         """Command the robot to stop (quietly nothing once the context has gone)."""
         with contextlib.suppress(Exception):
-            self.stop_pub.publish(Empty())
+            self._stop_robot()
 
     def _heartbeat(self, _msg: SafetyStatus) -> None:
         self.heartbeat = time.monotonic()
@@ -167,7 +167,7 @@ class ExecutorNode(LifecycleNode):
         engine, age = self.running, self._heartbeat_age()
         if engine is not None and age > self.p['monitor_timeout_s'] and \
                 not engine.stop.is_set():
-            self.stop_pub.publish(Empty())
+            self._stop_robot()
             engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
                                 f'no safety-monitor heartbeat for {age:.2f} s; stopped')
 
