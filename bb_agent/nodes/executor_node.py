@@ -154,7 +154,7 @@ class ExecutorNode(LifecycleNode):
     def _stop_robot(self) -> None:
         """Command the robot to stop (quietly nothing once the context has gone)."""
         with contextlib.suppress(Exception):
-            self._stop_robot()
+            self.stop_pub.publish(Empty())
 
     def _heartbeat(self, _msg: SafetyStatus) -> None:
         self.heartbeat = time.monotonic()
