@@ -230,7 +230,11 @@ def test_when_the_safety_monitor_hangs_expect_no_motion_and_a_typed_failure(ros,
 
 
 def test_when_robot_is_killed_mid_plan_expect_typed_error_safe_pose_and_stale_stop(ros, stack):
-    plan, answer = check(ros, 's1 = move_to(target=bin_b, speed=0.05 m/s);\n')
+    # the bin farther from where earlier tests left the arm: the move lasts seconds
+    p = ros.world[-1].robot.end_effector.position
+    target = max(('bin_a', (0.3, 0.4, 0.05)), ('bin_b', (0.3, -0.4, 0.05)),
+                 key=lambda b: math.dist((p.x, p.y, p.z), b[1]))[0]
+    plan, answer = check(ros, f's1 = move_to(target={target}, speed=0.05 m/s);\n')
     goal = ExecutePlan.Goal(plan=plan, approval_token=answer.verdict.approval_token,
                             world_hash=answer.verdict.world_hash, correlation_id='kill')
     handle = ros.wait(ros.execute.send_goal_async(goal), 10)
