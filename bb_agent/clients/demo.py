@@ -172,8 +172,8 @@ class DemoClient:
 def run_demo(report: Path, *, model_path: str = '', quiet: bool = True,
              overrides: dict | None = None, scenario=SCENARIO) -> tuple[bool, list[dict]]:
     """Bring the stack up, run ``scenario``, write ``report``; return (all ok, results)."""
-    from bb_agent.clients.supervisor import Supervisor
     from bb_agent.clients import demo_report
+    from bb_agent.clients.supervisor import Supervisor
     report.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
 

@@ -108,6 +108,10 @@ def test_when_template_plan_is_requested_expect_it_checked_and_executed(ros):
     result = ask(ros, 'go home')
     assert result.outcome == HandleRequest.Result.OUTCOME_SUCCEEDED, result.error_msg
     assert result.verdict.approved and result.summary.nodes_succeeded == 1
+    # the result carries the checked plan's nodes, with their checked arguments
+    assert [n.skill for n in result.plan.nodes] == ['home']
+    assert any(a.name == 'speed' for a in result.plan.nodes[0].arguments)
+    assert 0.0 < result.summary.nodes[0].elapsed_s <= result.summary.duration_s
 
 
 @pytest.mark.parametrize('domain,text', [('robot', ''), ('garden', 'water the roses')])
