@@ -162,7 +162,8 @@ def main(args=None) -> int:
     try:
         node = HttpBridgeNode()
     except (OSError, BBError) as exc:  # the port is taken, the host not ours, bad tokens
-        print(f'http_bridge: cannot serve: {exc}', file=sys.stderr, flush=True)
+        what = 'cannot listen' if isinstance(exc, OSError) else 'cannot load its API tokens'
+        print(f'http_bridge: {what}: {exc}', file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         return 1
     return run_node(node)
