@@ -101,15 +101,18 @@ def test_when_the_arm_rests_at_home_with_nobody_near_expect_vs_zero(launch):
 def test_when_a_parameter_is_set_with_ros2_param_expect_it_applied_or_refused(launch):
     refused = ros2('param', 'set', '/safety_monitor', 'rate_hz', '200.0')
     assert 'read-only' in refused.stdout + refused.stderr
-    # stale_s is live: at 10 ms the monitor finds the 50 Hz state stale and latches STOP
-    ok = ros2('param', 'set', '/safety_monitor', 'stale_s', '0.01')
-    assert 'Set parameter successful' in ok.stdout, ok.stdout + ok.stderr
+    # stale_s and stale_confirm_s are live: at 10 ms, confirmed at once, the monitor finds
+    # the 50 Hz state stale and latches STOP
+    for name, value in (('stale_confirm_s', '0.0'), ('stale_s', '0.01')):
+        ok = ros2('param', 'set', '/safety_monitor', name, value)
+        assert 'Set parameter successful' in ok.stdout, ok.stdout + ok.stderr
     try:
         status = until(lambda: (lambda out: 'latched: true' in out and out)(
             ros2('topic', 'echo', '/safety/status', '--once').stdout), 20, 'STOP latched')
         assert 'stale' in status
     finally:
         ros2('param', 'set', '/safety_monitor', 'stale_s', '0.2')
+        ros2('param', 'set', '/safety_monitor', 'stale_confirm_s', '0.05')
 
 
 def test_when_the_launch_gets_sigint_expect_exit_0_no_error_and_no_orphan(launch):
