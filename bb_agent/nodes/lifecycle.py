@@ -16,6 +16,7 @@ import contextlib
 import functools
 import signal
 import threading
+import time
 from typing import Any
 
 import rclpy
@@ -71,6 +72,9 @@ class Offload:
         return await future
 
 
+SHUTDOWN_RACE_S = 0.5  # how long a failed take may wait to turn out a SIGINT's shutdown
+
+
 def _quiet_interrupts() -> None:
     """Ignore further SIGINTs once the stop has begun.
 
@@ -109,8 +113,12 @@ def run_node(node) -> int:
         pass
     except Exception:
         # SIGINT shuts the context down under a callback that is taking a message; rclpy
-        # then raises from the take (seen: RuntimeError in take_message). Only then is it
-        # a clean stop; anything else is a real failure.
+        # then raises from the take (seen: RuntimeError in take_message), sometimes just
+        # before the shutdown is visible. Only then is it a clean stop; anything else is a
+        # real failure, raised after a short look.
+        deadline = time.monotonic() + SHUTDOWN_RACE_S
+        while rclpy.ok(context=node.context) and time.monotonic() < deadline:
+            time.sleep(0.01)
         if rclpy.ok(context=node.context):
             raise
     finally:
