@@ -99,6 +99,13 @@ def clean_exit(main: Callable[..., int]) -> Callable[..., int]:
             _quiet_interrupts()
             rclpy.try_shutdown()
             return 0
+        except Exception:
+            # A SIGINT during construction shuts the context down under rcl calls, which
+            # then fail ("context is invalid"): a stop, not a fault, once the context is down.
+            if rclpy.ok():
+                raise
+            _quiet_interrupts()
+            return 0
     return wrapper
 
 
