@@ -91,6 +91,11 @@ class SkillSpec(StrictModel):
     duration_arg: str | None = None  # a time argument (s) that is the step's own duration
     operator: bool = False  # needs an operator's approval bound to the plan (executor too)
 
+    @property
+    def moves(self) -> bool:
+        """True when the skill moves something physical (arm, base or gripper)."""
+        return self.motion in ('arm', 'base', 'gripper')
+
 
 class Box(StrictModel):
     """Axis-aligned box in metres, world frame."""

@@ -30,7 +30,6 @@ class Param:
     description: str
     low: float | None = None
     high: float | None = None
-    read_only: bool = False  # kept for callers; every parameter that is not live is read-only
     choices: tuple[str, ...] = ()  # allowed values of a string parameter (an enum)
     live: bool = False  # applied when set (the node's on_change); otherwise read-only
 

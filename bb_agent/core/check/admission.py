@@ -137,7 +137,7 @@ def precheck_step(node_id: str, skill: str, args: dict, schema: DomainSchema,
                   heartbeat_timeout_s: float) -> Refusal | None:
     """Judge one step right before dispatch on the live state; None when it may run."""
     spec = schema.skills.get(skill)
-    if spec is None or spec.motion not in ('arm', 'base', 'gripper'):
+    if spec is None or not spec.moves:
         return None
     if heartbeat_age_s > heartbeat_timeout_s:
         return Refusal(ErrorCode.SAFETY_STOP, f'no safety-monitor heartbeat for '

@@ -94,7 +94,7 @@ def check_budget(duration_s: float, budget_s: float) -> list[Violation]:
 
 def _moves(node: PlanNode, schema: DomainSchema) -> bool:
     spec = None if node.is_branch else schema.skills.get(node.skill)
-    return spec is not None and spec.motion in ('arm', 'base', 'gripper')
+    return spec is not None and spec.moves
 
 
 def check_sequences(graph: PlanGraph, schema: DomainSchema) -> list[Violation]:

@@ -212,7 +212,7 @@ def predict_step(skill: SkillSpec, args: dict, state: ArmState, world: World,
     points = waypoints(skill, args, state, world, safety)
     if isinstance(points, str):
         return StepPrediction(unknown=points)
-    moving = skill.motion in ('arm', 'base', 'gripper') and bool(points)
+    moving = skill.moves and bool(points)
     speed = commanded(skill, args, 'speed') if moving else 0.0
     contact = commanded(skill, args, 'force') if 'force' in skill.args else state.force
     start = vs.vs_terms(position=state.ee, speed=0.0, force=state.force, hazards=hazards,
