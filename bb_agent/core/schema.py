@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 import yaml
 
 from bb_agent.core.dsl.units import UNITS
+from bb_agent.core.intent.lexicon import Lexicon
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.resources import config_path
 from bb_agent.core.strict_model import StrictModel, validation_message
@@ -142,6 +143,7 @@ class DomainSchema(StrictModel):
     default_world: str | None = None  # world-state JSON below config/, used when none is given
     safety: SafetySpec | None = None
     skills: dict[str, SkillSpec]
+    lexicon: Lexicon | None = None  # how requests name skills and objects (core/intent)
 
     @model_validator(mode='after')
     def _cross_references(self) -> DomainSchema:
@@ -178,6 +180,10 @@ class DomainSchema(StrictModel):
                         if arg not in skill.args:
                             raise ValueError(f'skills.{name}.{where}: {text!r} uses unknown '
                                              f'argument {arg!r}')
+        for name, words in (self.lexicon.skills if self.lexicon else {}).items():
+            for ref in (name, *words.needs):
+                if ref not in self.skills:
+                    raise ValueError(f'lexicon.skills.{name}: unknown skill {ref!r}')
         if self.safe_pose and self.safe_pose not in self.skills:
             raise ValueError(f'safe_pose: unknown skill {self.safe_pose!r}')
         return self

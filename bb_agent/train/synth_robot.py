@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import random
 
+from bb_agent.core.schema import load_schema
 from bb_agent.train.synth_world import Scene
 
 # atom -> (train templates, skin templates). {o} object, {b} bin, {d} direction, {n} number,
@@ -28,11 +29,21 @@ TEMPLATES = {
     'home': (['go home', 'return to the home pose'], ['head back to your rest position']),
     'goto': (['move to {b}', 'go to {b}'], ['head over to {b}']),
 }
-MODIFIERS = {  # word -> (train phrase, skin phrase, argument it sets)
-    'slowly': ('slowly', 'at a gentle pace', 'speed=0.1 m/s'),
-    'quickly': ('quickly', 'as fast as you can', 'speed=0.4 m/s'),
-    'gently': ('gently', 'with a light touch', 'force=10 N'),
-}
+
+def _lexicon_tables() -> tuple[dict, dict]:
+    """Return the modifiers and shape synonyms of the robot lexicon (the gate's)."""
+    schema = load_schema('robot')
+    lex = schema.lexicon
+    units = {a: spec.unit for skill in schema.skills.values() for a, spec in skill.args.items()}
+    modifiers = {name: (m.words[0], m.words[1], f'{m.arg}={m.value:g} {units[m.arg]}')
+                 for name, m in lex.modifiers.items()}
+    synonyms = {kind: words[1] for kind, words in lex.kinds.items()
+                if kind != 'bin' and len(words) > 1}
+    return modifiers, synonyms
+
+
+# word -> (train phrase, skin phrase, argument it sets); shape -> its skin synonym
+MODIFIERS, SYNONYMS = _lexicon_tables()
 MODIFIABLE = {'fetch': ('slowly', 'quickly', 'gently'), 'push': ('slowly', 'quickly', 'gently'),
               'give': ('slowly', 'gently'), 'goto': ('slowly', 'quickly'),
               'home': ('slowly', 'quickly')}
@@ -40,8 +51,6 @@ SINGLE_STEP = ('push', 'look', 'speak', 'pause', 'home', 'goto')  # may go in pa
 REGIONS = {'table': 'the table', 'bins': 'the bins', 'all': 'everything'}
 DIRECTIONS = ('left', 'right', 'forward', 'back')
 PHRASES = ('done', 'hello there', 'task complete', 'watch out', 'starting now', 'all clear')
-SYNONYMS = {'cup': 'mug', 'block': 'cube', 'ball': 'sphere', 'can': 'tin', 'bottle': 'flask',
-            'jar': 'pot', 'brick': 'slab'}
 DISTRACTORS = ('It is a busy morning.', 'The lights are on.', 'Thanks a lot.',
                'I will be back soon.', 'Nice work today.')
 # (atom, modifier) and (structure, atom) pairs that only the compositional split contains.

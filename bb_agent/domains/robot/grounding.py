@@ -3,60 +3,42 @@
 The playbook's deferral triggers include ambiguous intent and insufficient context. For the
 robot domain they are checked against the live world before any plan is used:
 
-- a mentioned shape ("cup") with a colour ("purple cup") that matches no object;
-- a mentioned shape that matches several objects and no colour picks one;
-- only vague references ("the thing", "that stuff", "the usual") and no object at all.
+- a mention ("purple cup", "the crate") that fits no object;
+- a singular mention that fits several objects when nothing (colour, side, label) picks one;
+- only vague words ("the thing", "that stuff", "the usual") and no object at all.
 
-The answer is a clarification question naming what the world holds.
+The answer is a clarification question naming what the world holds. Mentions are read by
+:mod:`bb_agent.core.intent` with the schema's lexicon, as the conformance gate reads them.
 """
 
 from __future__ import annotations
 
-import re
-
+from bb_agent.core.intent.grounding import actionable, resolve
+from bb_agent.core.intent.request import parse_request
+from bb_agent.core.schema import DomainSchema, load_schema
 from bb_agent.core.world import World
 
-VAGUE = frozenset({'thing', 'things', 'stuff', 'usual', 'whatever', 'somehow', 'something',
-                   'it', 'them', 'that', 'those'})
-COLOURS = frozenset({'red', 'blue', 'green', 'yellow', 'orange', 'white', 'black', 'purple',
-                     'pink', 'grey', 'gray', 'brown'})
-SHAPE_SYNONYMS = {'mug': 'cup', 'cube': 'block', 'sphere': 'ball', 'tin': 'can'}
-# Shape words that are also common verbs ("as fast as you can", "can you ..."): a noun only
-# after a determiner, a colour or a number.
-AMBIGUOUS = frozenset({'can', 'cans'})
-DETERMINERS = frozenset({'the', 'a', 'an', 'that', 'this', 'these', 'those', 'my', 'your',
-                         'our', 'each', 'every', 'one', 'two', 'three', 'some', 'any'})
+VAGUE = frozenset({'thing', 'things', 'stuff', 'usual', 'whatever', 'somehow', 'something'})
 
 
-def _objects(world: World) -> list:
-    return [o for o in world.objects if o.kind not in ('bin', 'human', 'obstacle', 'table')]
-
-
-def grounding_question(request: str, world: World) -> str | None:
+def grounding_question(request: str, world: World, schema: DomainSchema | None = None
+                       ) -> str | None:
     """Return a clarification question when ``request`` does not pin its objects down."""
-    words = re.findall(r'[a-z]+', request.lower())
-    objects = _objects(world)
-    kinds = {o.kind for o in objects} | {'jar', 'brick', 'bottle', 'can', 'cup', 'block',
-                                         'ball'}
+    schema = schema or load_schema('robot')
+    intent = parse_request(request, schema.lexicon)
+    objects = [o for o in actionable(world) if o.kind != 'bin']
     names = ', '.join(o.id.replace('_', ' ') for o in objects) or 'nothing'
-    mentioned = False
-    for i, word in enumerate(words):
-        shape = SHAPE_SYNONYMS.get(word.rstrip('s'), word.rstrip('s'))
-        if shape not in kinds:
+    for m in intent.mentions:
+        if m.negated:
             continue
-        before = words[i - 1] if i else ''
-        if word in AMBIGUOUS and not (before in DETERMINERS or before in COLOURS):
-            continue  # the verb
-        mentioned = True
-        colour = words[i - 1] if i and words[i - 1] in COLOURS else None
-        matches = [o for o in objects if o.kind == shape and
-                   (colour is None or o.attributes.get('color') == colour)]
-        if not matches:
-            what = f'{colour} {shape}' if colour else shape
+        ids = resolve(m, world, schema.lexicon)
+        noun = m.word.rstrip('s') if m.plural else m.word
+        what = ' '.join([*m.adjectives, noun or 'one'] + ([m.label] if m.label else []))
+        if not ids:
             return f'I do not see a {what}. I can see: {names}. Which one do you mean?'
-        if len(matches) > 1 and colour is None:
-            options = ' or '.join(o.id.replace('_', ' ') for o in matches)
-            return f'Which {shape} do you mean: {options}?'
-    if not mentioned and VAGUE & set(words):
+        if len(ids) > 1 and not m.plural:
+            options = ' or '.join(i.replace('_', ' ') for i in ids)
+            return f'Which {what} do you mean: {options}?'
+    if not intent.mentions and VAGUE & set(intent.words):
         return f'I can see: {names}. What should I do, and with which object?'
     return None

@@ -1,0 +1,355 @@
+"""The intent-conformance gate: an approved plan must do what was asked, and only that.
+
+Runs between the checker's approval and execution, on the checked plan. A plan conforms
+when:
+
+1. every skill it runs is called for by the request's verbs (or needed by one: a place
+   needs its pick; a substitute counts as its skill), and none the request negates;
+2. every action the request names appears in it;
+3. every object and bin it acts on is grounded in the request (id, kind, colour, synonym,
+   side, "everything", or a reference that resolves in the session), and every object the
+   request names unambiguously is acted on;
+4. every explicit value (speed, force, distance, duration, count) is carried, on a step of
+   the clause that asked for it, and every modifier (slowly, gently, quickly) holds on
+   every step of its clause;
+5. clauses asked in order ("then", "but first") run in that order;
+6. a ``say`` says what the request quoted or worded.
+
+Otherwise the verdict lists each mismatch and a question that names them, for the agent
+to ask ("You asked me to pick up the red cup; my plan also puts the red cup in bin b.").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import re
+
+from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
+from bb_agent.core.dsl import program as p
+from bb_agent.core.dsl.units import UNITS
+from bb_agent.core.intent.grounding import Grounded, ground
+from bb_agent.core.intent.lexicon import tokens
+from bb_agent.core.intent.request import Intent, parse_request
+from bb_agent.core.schema import DomainSchema
+from bb_agent.core.world import World
+
+TOLERANCE = 0.01  # relative: "0.2 m/s" and 0.2 m/s are the same value
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way the plan differs from the request."""
+
+    code: str  # UNREQUESTED, NEGATED, MISSING, UNGROUNDED, UNUSED, VALUE, MODIFIER, ORDER, SAY
+    message: str
+    node_id: str = ''
+
+
+@dataclass
+class GateVerdict:
+    """The gate's answer: ``ok``, or the mismatches and the question to ask."""
+
+    ok: bool
+    mismatches: list[Mismatch] = field(default_factory=list)
+    question: str = ''
+
+    @property
+    def score(self) -> float:
+        """1.0 for a conforming plan, lower with each mismatch (a calibration feature)."""
+        return 1.0 if self.ok else max(0.0, 0.5 - 0.1 * (len(self.mismatches) - 1))
+
+    def to_dict(self) -> dict:
+        """JSON form (ledger, feedback)."""
+        return {'ok': self.ok, 'mismatches': [m.__dict__ for m in self.mismatches],
+                'question': self.question}
+
+
+def _expand(skills: frozenset[str] | set[str], schema: DomainSchema) -> set[str]:
+    """Skills plus their lexicon ``needs`` and schema substitutes."""
+    lex = schema.lexicon
+    out = set(skills)
+    for s in list(out):
+        if lex and s in lex.skills:
+            out |= set(lex.skills[s].needs)
+    for s in list(out):
+        if s in schema.skills:
+            out |= set(schema.skills[s].substitutes)
+    return out
+
+
+def _ids(node: PlanNode, schema: DomainSchema) -> list[str]:
+    spec = schema.skills.get(node.skill)
+    out = []
+    for name, value in node.args:
+        arg = spec.args.get(name) if spec else None
+        if arg is not None and arg.type in ('object', 'location') and isinstance(value, p.Symbol):
+            out.append(value.name)
+    return out
+
+
+def _cond_ids(cond) -> list[str]:
+    if isinstance(cond, p.Predicate):
+        return [a.name for a in cond.args if isinstance(a, p.Symbol)]
+    if isinstance(cond, p.Not):
+        return _cond_ids(cond.cond)
+    return [i for c in getattr(cond, 'conds', ()) for i in _cond_ids(c)]
+
+
+def _value(node: PlanNode, arg: str, schema: DomainSchema, world: World) -> float | None:
+    """Return the node's value of ``arg`` in its base unit (the default if unwritten)."""
+    spec = schema.skills[node.skill].args.get(arg)
+    if spec is None:
+        return None
+    written = node.arg(arg)
+    if isinstance(written, p.Quantity):
+        factor = UNITS[written.unit][1] / UNITS[spec.unit][1] if written.unit and spec.unit \
+            else 1.0
+        return written.value * factor
+    if spec.default is None or not isinstance(spec.default, (int, float)):
+        return None
+    if spec.safety == 'speed' and schema.safety is not None and world.humans():
+        return min(spec.default, schema.safety.max_speed_near_human_mps)
+    return float(spec.default)
+
+
+def _base(node: PlanNode, arg: str, schema: DomainSchema) -> float | None:
+    """Return the written value of ``arg`` in SI base units (None when not written)."""
+    written = node.arg(arg)
+    spec = schema.skills[node.skill].args.get(arg)
+    if not isinstance(written, p.Quantity) or spec is None:
+        return None
+    unit = written.unit or spec.unit
+    return written.value * (UNITS[unit][1] if unit in UNITS else 1.0)
+
+
+def describe(node: PlanNode, schema: DomainSchema) -> str:
+    """Say what a plan step does, in words ("put red cup in bin b")."""
+    lex = schema.lexicon
+    verb = lex.skills[node.skill].verbs[0] if lex and node.skill in lex.skills else node.skill
+    ids = [i.replace('_', ' ') for i in _ids(node, schema)]
+    text = node.arg('text')
+    if isinstance(text, str):
+        return f'{verb} "{text}"'
+    if len(ids) >= 2:
+        return f'{verb} the {ids[0]} in {ids[1]}'
+    return f'{verb} the {ids[0]}' if ids else verb
+
+
+class _Gate:
+    def __init__(self, intent: Intent, graph: PlanGraph, world: World, schema: DomainSchema,
+                 history: list[str]) -> None:
+        self.intent, self.graph, self.world, self.schema = intent, graph, world, schema
+        self.lex = schema.lexicon
+        self.steps = [n for n in graph.nodes if not n.is_branch]
+        self.grounded: Grounded = ground(intent, world, self.lex, history)
+        self.named = {s for a in intent.actions if not a.negated for s in a.skills}
+        if intent.correction and not [a for a in intent.actions if not a.implied]:
+            for earlier in reversed(list(history)):  # "no, the blue one": the same actions
+                before = parse_request(earlier, self.lex)
+                if before.actions:
+                    self.named |= before.named_skills()
+                    self.required = [a for a in before.actions if not a.negated and
+                                     not a.implied]
+                    break
+        self.called = _expand(self.named, schema)
+        self.negated = {s for a in intent.actions if a.negated for s in a.skills} - self.named
+        self.out: list[Mismatch] = []
+
+    def add(self, code: str, message: str, node_id: str = '') -> None:
+        if all(m.message != message for m in self.out):
+            self.out.append(Mismatch(code, message, node_id))
+
+    def skills(self) -> None:
+        for node in self.steps:
+            if node.skill in self.negated:
+                self.add('NEGATED', f'you asked me not to {node.skill.replace("_", " ")}, but '
+                         f'my plan would {describe(node, self.schema)}', node.id)
+            elif node.skill not in self.called:
+                self.add('UNREQUESTED', f'my plan also would {describe(node, self.schema)}, '
+                         'which you did not ask for', node.id)
+        required = getattr(self, 'required', None) or [
+            a for a in self.intent.actions if not a.negated and not a.implied]
+        present = {n.skill for n in self.steps}
+        for action in required:
+            if not _expand(action.skills, self.schema) & present and not \
+                    action.skills & present:
+                self.add('MISSING', f'you asked me to {action.phrase}, but my plan does not')
+
+    def objects(self) -> None:
+        g = self.grounded
+        used = set()
+        for node in self.graph.nodes:
+            ids = _cond_ids(node.cond) if node.is_branch else _ids(node, self.schema)
+            used |= set(ids)
+            for obj in ids:
+                if obj in g.negated:
+                    self.add('NEGATED', f'you asked me to leave the {obj.replace("_", " ")} '
+                             f'alone, but my plan would {describe(node, self.schema)}', node.id)
+                elif obj not in g.objects and self.world.object(obj) is not None:
+                    which = next((ids_ for m, ids_ in g.ambiguous if obj in ids_), None)
+                    if which:
+                        self.add('UNGROUNDED', 'you did not say which one you mean: ' +
+                                 ' or '.join(i.replace('_', ' ') for i in which))
+                    else:
+                        self.add('UNGROUNDED', f'my plan acts on the {obj.replace("_", " ")}, '
+                                 'which you did not mention', node.id)
+            pose = next((v for _, v in node.args if isinstance(v, p.Pose)), None)
+            if pose is not None and not any(a.dimension == 'length' for a, _ in
+                                            self.intent.amounts) and not \
+                    {'x', 'y', 'z'} & set(self.intent.words):
+                self.add('UNGROUNDED', f'my plan moves to a position you did not give '
+                         f'({describe(node, self.schema)})', node.id)
+        for mention, obj in g.named:
+            if obj not in used and not mention.in_condition:
+                self.add('UNUSED', f'you mentioned the {obj.replace("_", " ")}, but my plan '
+                         'does not act on it')
+
+    def scope(self, clause: int) -> list[PlanNode]:
+        """Return the steps answering a clause: its skills, on its objects if it names any."""
+        actions = [a for a in self.intent.actions if a.clause == clause and not a.negated
+                   and not a.implied]
+        if not actions:
+            return []
+        skills = _expand({s for a in actions for s in a.skills}, self.schema)
+        objects = set()
+        for m in self.intent.mentions:
+            if m.clause == clause and not m.negated:
+                objects |= {i for mm, i in self.grounded.named if mm is m}
+        steps = [n for n in self.steps if n.skill in skills]
+        if objects:
+            on = [n for n in steps if set(_ids(n, self.schema)) & objects or
+                  not _ids(n, self.schema)]
+            steps = on or steps
+        return steps
+
+    def values(self) -> None:
+        for amount, clause in self.intent.amounts:
+            steps = self.scope(clause) or self.steps
+            if amount.dimension == 'count':
+                copies: dict[str, int] = {}
+                for n in self.steps:
+                    copies[n.step_id] = copies.get(n.step_id, 0) + 1
+                per_skill: dict[str, int] = {}
+                for n in steps:
+                    per_skill[n.skill] = per_skill.get(n.skill, 0) + 1
+                if not any(abs(copies[n.step_id] - amount.value) < 1e-9 for n in steps) and \
+                        amount.value not in per_skill.values():
+                    self.add('VALUE', f'you asked for {amount.text}, but my plan does it '
+                             f'{max(per_skill.values(), default=0)} time(s)')
+                continue
+            carried = False
+            for n in steps:
+                for name, spec in self.schema.skills[n.skill].args.items():
+                    if not spec.unit or UNITS[spec.unit][0] != amount.dimension:
+                        continue
+                    have = _base(n, name, self.schema)
+                    if have is not None and abs(have - amount.value) <= TOLERANCE * max(
+                            abs(amount.value), 1e-6):
+                        carried = True
+                pose = next((v for _, v in n.args if isinstance(v, p.Pose)), None)
+                if pose is not None and amount.dimension == 'length':
+                    for _, q in pose.coords:
+                        v = q.value * (UNITS[q.unit][1] if q.unit in UNITS else 1.0)
+                        carried |= abs(abs(v) - amount.value) <= TOLERANCE * amount.value
+            if not carried:
+                self.add('VALUE', f'you asked for {amount.text}, but my plan does not use '
+                         'that value')
+
+    def modifiers(self) -> None:
+        for name, clause in self.intent.modifiers:
+            mod = self.lex.modifiers[name]
+            scoped = self.scope(clause)
+            others = {n.id for c in range(self.intent.clauses) if c != clause
+                      for n in self.scope(c)}
+            steps = [n for n in (scoped or self.steps)
+                     if mod.arg in self.schema.skills[n.skill].args]
+            if not steps:
+                continue  # nothing it could apply to (e.g. "slowly" on a scan)
+            # Every step only this clause asks for must obey; a step that another clause asks
+            # for too ("go to bin B, then go to bin B quickly") needs one of them to.
+            bad = [n for n in steps if not self._obeys(n, mod)]
+            own = [n for n in bad if n.id not in others]
+            if own or len(bad) == len(steps):
+                n = (own or bad)[0]
+                v = _value(n, mod.arg, self.schema, self.world)
+                unit = self.schema.skills[n.skill].args[mod.arg].unit or ''
+                self.add('MODIFIER', f'you asked me to do it {name}, but my plan would '
+                         f'{describe(n, self.schema)} with {mod.arg} {v:g} {unit}'.rstrip(), n.id)
+
+    def _obeys(self, node: PlanNode, mod) -> bool:
+        v = _value(node, mod.arg, self.schema, self.world)
+        return v is None or not ((mod.max is not None and v > mod.max + 1e-9) or
+                                 (mod.min is not None and v < mod.min - 1e-9))
+
+    def order(self) -> None:
+        ancestors = _ancestors(self.graph)
+        for first, then in self.intent.order:
+            a, b = self.scope(first), self.scope(then)
+            if not a or not b or {n.id for n in a} == {n.id for n in b}:
+                continue
+            # some step of the earlier clause runs before some step of the later one
+            if not any(x.id in ancestors[y.id] for x in a for y in b if x.id != y.id):
+                self.add('ORDER', f'you asked me to {describe(a[0], self.schema)} before I '
+                         f'{describe(b[0], self.schema)}, but my plan does not keep that order')
+
+    def enums(self) -> None:
+        words = set(self.intent.words)
+        for n in self.steps:
+            for name, value in n.args:
+                spec = self.schema.skills[n.skill].args.get(name)
+                if spec is None or spec.type != 'enum' or not isinstance(value, p.Symbol):
+                    continue
+                said = {v for v in spec.values if v in words}
+                if said and value.name not in said and not (
+                        value.name == 'all' and words & {'everything', 'around', 'all'}):
+                    self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
+                             f'would {describe(n, self.schema)} with {name} {value.name}', n.id)
+
+    def say(self) -> None:
+        quoted = {_plain(q) for q in self.intent.quoted}
+        words = set(tokens(self.intent.text))
+        for n in self.steps:
+            text = n.arg('text')
+            if n.skill == 'say' and isinstance(text, str):
+                if _plain(text) in quoted or set(tokens(text)) <= words:
+                    continue
+                self.add('SAY', f'my plan would say "{text[:60]}", which you did not ask for',
+                         n.id)
+
+
+def _plain(text: str) -> str:
+    return ' '.join(tokens(text))
+
+
+def _ancestors(graph: PlanGraph) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for node in graph.nodes:  # program order: dependencies come first
+        seen = set()
+        for d in node.depends_on:
+            seen |= {d} | out.get(d, set())
+        out[node.id] = seen
+    return out
+
+
+def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
+            history: list[str] = ()) -> GateVerdict:
+    """Return the gate's verdict on ``graph`` (a checked plan) for ``request`` in ``world``.
+
+    ``history`` is the session's earlier requests (oldest first): "it" and "no, the blue
+    one" resolve there. A schema without a lexicon has nothing to judge by: the verdict
+    is a mismatch (fail closed).
+    """
+    if schema.lexicon is None:
+        return GateVerdict(False, [Mismatch('NO_LEXICON', f'domain {schema.domain} has no '
+                                            'lexicon to judge intent by')],
+                           'I cannot tell whether this plan is what you asked. Should I?')
+    gate = _Gate(parse_request(request, schema.lexicon), graph, world, schema, list(history))
+    for check in (gate.skills, gate.objects, gate.values, gate.modifiers, gate.order,
+                  gate.enums, gate.say):
+        check()
+    if not gate.out:
+        return GateVerdict(True)
+    said = ' '.join(re.sub(r'\s+', ' ', request).split())[:120]
+    reasons = '; '.join(m.message for m in gate.out[:4])
+    return GateVerdict(False, gate.out, f'You asked: "{said}". {reasons[0].upper()}'
+                       f'{reasons[1:]}. Should I do that, or could you say what you mean?')
