@@ -10,6 +10,13 @@
 Before any of these, ``ground`` may defer a request that does not say which objects it
 means (robot: :mod:`bb_agent.domains.robot.grounding`).
 
+Every plan, the model's or a template's, then meets ``conform`` (the intent gate,
+:mod:`bb_agent.core.intent.conformance`): a plan that does more, less or other than the
+request asked is not used; a template that covers the request may answer instead, or the
+builder asks the gate's question. ``calibrate`` turns the model's raw confidence and the
+gate's verdict into the confidence the deferral threshold reads
+(:mod:`bb_agent.core.intent.calibration`).
+
 The pre-check asks whether a plan is well formed: approved, or blocked only by safety
 codes (:func:`~bb_agent.core.check.violations.well_formed`). A faithful plan of an unsafe request
 goes on to the plan checker, which rejects it with its reasons; only malformed plans fall
@@ -53,6 +60,7 @@ class Proposal:
     error_code: ErrorCode = ErrorCode.NONE
     message: str = ''
     model_outcome: str = ''
+    raw_confidence: float = 0.0  # the model's own, before calibration
 
 
 @dataclass
@@ -92,9 +100,14 @@ class Proposer:
                  model_domains: tuple[str, ...] = ('robot',),
                  thresholds: dict[str, float] | None = None, breaker_violations: int = 5,
                  breaker_cooldown_s: float = 60.0, clock=time.monotonic,
-                 ground: Callable[[str, str], str | None] | None = None) -> None:
+                 ground: Callable[[str, str], str | None] | None = None,
+                 conform: Callable[[str, str, str, str], tuple[bool, str, str]] | None = None,
+                 calibrate: Callable[[float, bool], float] | None = None) -> None:
         self.generate, self.precheck, self.clock = generate, precheck, clock
         self.ground = ground  # (domain, request) -> clarification question or None
+        # (domain, request, program, context) -> (conforms, question, why)
+        self.conform = conform or (lambda domain, request, program, context: (True, '', ''))
+        self.calibrate = calibrate or (lambda raw, ok: raw)
         self.model_domains = model_domains
         self.thresholds = {**DEFER_THRESHOLDS, **(thresholds or {})}
         self.breakers = {d: Breaker(breaker_violations, breaker_cooldown_s)
@@ -119,26 +132,40 @@ class Proposer:
             if breaker.is_open(now):
                 model_note = 'model breaker open: template mode'
             else:
-                outcome, program, confidence = self.generate(domain, request, context)
+                outcome, program, raw = self.generate(domain, request, context)
                 usable = outcome == 'ok' and self.precheck(domain, program)
                 if breaker.record(usable, now):
                     LOG.warning('builder: %d consecutive violations in %s; template mode for '
                                 '%.0f s', breaker.limit, domain, breaker.cooldown_s)
-                if usable and confidence >= self.thresholds[domain]:
-                    return Proposal(True, program, Source.MODEL, confidence,
-                                    model_outcome=outcome)
                 if usable:
-                    return Proposal(True, deferred=True, confidence=confidence,
-                                    question=clarification(domain, request),
-                                    error_code=ErrorCode.LOW_CONFIDENCE,
-                                    message=f'confidence {confidence:.2f} below '
-                                            f'{self.thresholds[domain]:.2f}',
-                                    model_outcome=outcome)
+                    fits, question, why = self.conform(domain, request, program, context)
+                    confidence = self.calibrate(raw, fits)
+                    if fits and confidence >= self.thresholds[domain]:
+                        return Proposal(True, program, Source.MODEL, confidence,
+                                        model_outcome=outcome, raw_confidence=raw)
+                    if fits:
+                        return Proposal(True, deferred=True, confidence=confidence,
+                                        question=clarification(domain, request),
+                                        error_code=ErrorCode.LOW_CONFIDENCE,
+                                        message=f'confidence {confidence:.2f} below '
+                                                f'{self.thresholds[domain]:.2f}',
+                                        model_outcome=outcome, raw_confidence=raw)
+                    gated = Proposal(True, deferred=True, confidence=confidence,
+                                     question=question, error_code=ErrorCode.INTENT_MISMATCH,
+                                     message=f'the plan does not match the request: {why}',
+                                     model_outcome=outcome, raw_confidence=raw)
+                    return self._template(domain, request, context, gated.message) or gated
                 model_note = f'model: {outcome}' + ('' if outcome != 'ok' else
                                                     ', failed the pre-check')
+        return self._template(domain, request, context, model_note) or Proposal(
+            True, deferred=True, question=clarification(domain, request),
+            error_code=ErrorCode.LOW_CONFIDENCE, message=f'{model_note}; no template matches')
+
+    def _template(self, domain: str, request: str, context: str, note: str) -> Proposal | None:
+        """Return the covering template's plan when it is well formed and conforms."""
         program = template_program(domain, request)
-        if program is not None and self.precheck(domain, program):
-            return Proposal(True, program, Source.TEMPLATE, 1.0, message=model_note)
-        return Proposal(True, deferred=True, question=clarification(domain, request),
-                        error_code=ErrorCode.LOW_CONFIDENCE,
-                        message=f'{model_note}; no template matches')
+        if program is None or not self.precheck(domain, program):
+            return None
+        if not self.conform(domain, request, program, context)[0]:
+            return None
+        return Proposal(True, program, Source.TEMPLATE, 1.0, message=note)

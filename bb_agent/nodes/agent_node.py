@@ -1,7 +1,11 @@
 """agent_node: the control plane, action ``handle_request`` (bb_msgs/HandleRequest).
 
-propose (builder) -> check, with repair (plan checker) -> operator approval when the plan
-calls for it -> execute (executor), with feedback per stage. Sessions are isolated by
+anchors (code, before any model: a stop request latches STOP through the safety monitor,
+an over-limit value is REJECTED naming the limit, an authority claim defers) -> propose
+(builder) -> check, with repair (plan checker) -> the intent gate (the checked plan must do
+what the request asked and only that; otherwise defer with the gate's question, or ask an
+operator) -> operator approval when the plan calls for it -> execute (executor), with
+feedback per stage. Sessions are isolated by
 actor id; a request key makes retries idempotent (the first result is returned, nothing
 runs twice); every stage logs one JSON line carrying the correlation id, and the run
 ledger records requests, verdicts, approvals and outcomes. Operators answer on ``approve``
@@ -20,21 +24,26 @@ import rclpy
 from rclpy.action import ActionClient, ActionServer
 from rclpy.node import Node
 from std_msgs.msg import Empty
+from std_srvs.srv import Trigger
 
 from bb_agent.core.check.admission import operator_skills, operator_token
 from bb_agent.core.check.approval_key import key_path, load_or_create_key
 from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import NodeState
-from bb_agent.core.outcomes import BBError
+from bb_agent.core.intent.anchors import AnchorKind, anchor
+from bb_agent.core.intent.conformance import conform_program
+from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.requests import IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
+from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_agent.nodes.spun import wait_future
 from bb_agent.safety.ledger import Ledger
 from bb_msgs.action import ExecutePlan, HandleRequest
+from bb_msgs.msg import WorldState
 from bb_msgs.srv import CheckPlan, OperatorDecision, ProposePlan
 
 PARAMS = (
@@ -50,6 +59,11 @@ PARAMS = (
     Param('ledger_path', '', 'run ledger JSONL ("" = $ROS_LOG_DIR/bb_agent_ledger.jsonl)'),
     Param('idempotency_ttl_s', 3600.0, 'how long a request key is remembered (s)',
           1.0, 86400.0),
+    Param('on_mismatch', 'defer', 'a checked plan that does not match its request: defer '
+          "(ask the requester the gate's question) or operator (an operator decides)",
+          choices=('defer', 'operator')),
+    Param('world_max_age_s', 2.0, 'the intent gate needs a world state this fresh (s)',
+          0.05, 60.0),
 )
 R = HandleRequest.Result
 F = HandleRequest.Feedback
@@ -67,6 +81,9 @@ class AgentNode(Node):
         self.check = self.create_client(CheckPlan, 'check')
         self.execute = ActionClient(self, ExecutePlan, 'execute_plan')
         self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
+        self.safety_stop = self.create_client(Trigger, 'safety/stop')
+        self.live = LiveWorld()
+        self.create_subscription(WorldState, 'world_state', self.live.put, 10)
         self.create_service(OperatorDecision, 'approve', self._decide)
         ActionServer(self, HandleRequest, 'handle_request', self._handle,
                      callback_group=self.offload.group)
@@ -177,6 +194,10 @@ class AgentNode(Node):
             except ValueError as exc:
                 return end(R.OUTCOME_INVALID_INPUT, 103, f'context_json is not JSON: {exc}')
         history = self.sessions.context(goal.actor_id, goal.session_id)
+        decided = self._anchor(handle, cid, goal, result, end)
+        if decided is not None:
+            self.sessions.add(goal.actor_id, goal.session_id, goal.text)
+            return decided
         self._feedback(handle, cid, F.STAGE_PROPOSING, 0.1, 'asking the builder')
         proposal = self._call(self.propose, ProposePlan.Request(
             goal=goal.text, domain=goal.domain, actor_id=goal.actor_id,
@@ -219,11 +240,19 @@ class AgentNode(Node):
         if verdict.repaired:
             self._feedback(handle, cid, F.STAGE_REPAIRING, 0.4,
                            'repaired: ' + '; '.join(verdict.repairs))
+        gate = self._conform(handle, cid, goal, plan, history)
+        mismatch = gate is not None and not gate.ok
+        if mismatch and self.p['on_mismatch'] == 'defer':
+            result.deferred, result.clarification_question = True, gate.question
+            return end(R.OUTCOME_DEFERRED, ErrorCode.INTENT_MISMATCH,
+                       'the plan does not match the request: ' +
+                       '; '.join(m.message for m in gate.mismatches))
         if goal.dry_run:
             return end(R.OUTCOME_SUCCEEDED, 0, '')
-        if self._needs_operator(plan, proposal.confidence):
+        if mismatch or self._needs_operator(plan, proposal.confidence):
+            why = f' (the plan does not match the request: {gate.question})' if mismatch else ''
             self._feedback(handle, cid, F.STAGE_AWAITING_APPROVAL, 0.45,
-                           f'waiting for an operator (approve {cid})')
+                           f'waiting for an operator (approve {cid}){why}')
             decision = self._wait_operator(cid)
             if decision is None:
                 return end(R.OUTCOME_REJECTED, 403, 'no operator decision in time (rejected)')
@@ -244,6 +273,42 @@ class AgentNode(Node):
         else:
             operator = ('', '')
         return self._execute(handle, cid, plan, verdict.verdict, result, end, operator)
+
+    def _anchor(self, handle, cid: str, goal, result, end):
+        """Decide what code decides before any model; return the result, or None to go on."""
+        try:
+            schema = load_schema(goal.domain)
+        except BBError:
+            return None
+        decided = anchor(goal.text, schema) if goal.domain == 'robot' else None
+        if decided is None or decided.kind is AnchorKind.NONE:
+            return None
+        self.ledger.record('anchor', correlation_id=cid, kind=decided.kind.value,
+                           message=decided.message, matched=decided.matched)
+        if decided.kind is AnchorKind.STOP:
+            self.stop_pub.publish(Empty())  # the robot stops at once, whoever latches
+            answer = self._call(self.safety_stop, Trigger.Request(), 2.0)
+            note = '; the safety monitor latched it' if answer is not None and \
+                answer.success else '; the safety monitor did not answer: the robot was ' \
+                                    'told to stop directly'
+            return end(R.OUTCOME_STOPPED, ErrorCode.STOP_REQUESTED, decided.message + note)
+        if decided.kind is AnchorKind.REJECT:
+            return end(R.OUTCOME_REJECTED, ErrorCode.OVER_LIMIT, decided.message)
+        result.deferred, result.clarification_question = True, decided.question
+        return end(R.OUTCOME_DEFERRED, ErrorCode.AUTHORITY_CLAIM, decided.message)
+
+    def _conform(self, handle, cid: str, goal, plan, history):
+        """Run the intent gate on the checked plan; None for domains it does not judge."""
+        if goal.domain != 'robot':
+            return None
+        gate = conform_program(goal.text, plan.program,
+                               self.live.fresh_world(self.p['world_max_age_s']),
+                               load_schema(goal.domain), history)
+        self.ledger.record('intent', correlation_id=cid, **gate.to_dict())
+        self._feedback(handle, cid, F.STAGE_CONFORMING, 0.42, 'intent: matches the request'
+                       if gate.ok else 'intent: mismatch: ' +
+                       '; '.join(m.message for m in gate.mismatches))
+        return gate
 
     def _needs_operator(self, plan, confidence: float) -> bool:
         skills = {s.strip() for s in self.p['approval_skills'].split(',') if s.strip()}

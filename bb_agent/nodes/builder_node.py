@@ -3,11 +3,15 @@
 Loads the shipped default checkpoint unless ``model_path`` is set; warms the model up on
 activation. The fallback chain, deferral thresholds and circuit breaker are
 :class:`~bb_agent.domains.proposer.Proposer`'s. Robot requests are conditioned on the live
-``world_state`` (the same one-line summary the model was trained on).
+``world_state`` (the same one-line summary the model was trained on). Every plan meets the
+intent gate (:mod:`bb_agent.core.intent.conformance`) on the live world and the session's
+history (from the agent's ``context_json``), and the confidence the deferral threshold
+reads is calibrated (the checkpoint's ``calibration.json``).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -18,6 +22,8 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 
 from bb_agent.core.check.check_service import CheckService
 from bb_agent.core.check.violations import well_formed
+from bb_agent.core.intent.calibration import Calibration, load_calibration
+from bb_agent.core.intent.conformance import conform_program
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.domains.proposer import Proposer
@@ -63,6 +69,8 @@ class BuilderNode(LifecycleNode):
         self.active = threading.Event()
         self.checker = CheckService(b'\0' * 32)  # pre-check only; it mints no real tokens
         self.proposer: Proposer | None = None
+        self.calibration = Calibration()
+        self.history: list[str] = []  # the request being decoded: its session's history
         self.create_subscription(WorldState, 'world_state', self.live.put, 10)
         self.offload = Offload(self)
         self.decoding = threading.Lock()  # one decode at a time: the model is not reentrant
@@ -79,6 +87,7 @@ class BuilderNode(LifecycleNode):
         try:
             ckpt = load_checkpoint(self.p['model_path'] or None)
             self.planner = Planner(ckpt, backend=self.p['backend'], device='cpu')
+            self.calibration = load_calibration(ckpt.folder)
         except BBError as exc:
             self.get_logger().error(f'model unavailable: {exc.message}; templates only')
             self.planner = None
@@ -87,7 +96,8 @@ class BuilderNode(LifecycleNode):
                                  thresholds=thresholds,
                                  breaker_violations=self.p['breaker_violations'],
                                  breaker_cooldown_s=self.p['breaker_cooldown_s'],
-                                 ground=self._ground)
+                                 ground=self._ground, conform=self._conform,
+                                 calibrate=self.calibration)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -126,6 +136,13 @@ class BuilderNode(LifecycleNode):
         world = self.live.get()
         return grounding_question(request, world) if domain == 'robot' and world else None
 
+    def _conform(self, domain: str, request: str, program: str, context: str):
+        if domain != 'robot':
+            return True, '', ''
+        verdict = conform_program(request, program, self.live.get(),
+                                  self.checker.schema(domain), self.history)
+        return verdict.ok, verdict.question, '; '.join(m.message for m in verdict.mismatches)
+
     def _precheck(self, domain: str, program: str) -> bool:
         world = self.live.get() if domain == 'robot' else None
         try:
@@ -156,6 +173,7 @@ class BuilderNode(LifecycleNode):
         context = world_context(world) if request.domain == 'robot' and world else ''
         start = time.monotonic()
         with self.decoding:
+            self.history = _history(request.context_json)
             prop = self.proposer.propose(request.domain, request.goal, context)
         response.confidence, response.source = float(prop.confidence), int(prop.source)
         response.deferred, response.clarification_question = prop.deferred, prop.question
@@ -173,8 +191,17 @@ class BuilderNode(LifecycleNode):
                  source=prop.source.name, deferred=prop.deferred,
                  confidence=round(prop.confidence, 3), ms=round(1e3 * (time.monotonic() -
                                                                        start), 1),
-                 note=prop.message)
+                 raw_confidence=round(prop.raw_confidence, 3), note=prop.message)
         return response
+
+
+def _history(context_json: str) -> list[str]:
+    """Return the session history the agent sent (``{"history": [...]}``), or none."""
+    try:
+        history = json.loads(context_json or '{}').get('history', [])
+    except (ValueError, AttributeError):
+        return []
+    return [h for h in history if isinstance(h, str)][-20:] if isinstance(history, list) else []
 
 
 @clean_exit

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bb_agent.nodes.spun import wait_future
 
 STAGES = ('received', 'proposing', 'checking', 'repairing', 'awaiting approval', 'executing',
-          'done')
+          'done', 'conforming')
 OUTCOMES = {0: 'SUCCEEDED', 1: 'REJECTED', 2: 'DEFERRED', 3: 'FAILED', 4: 'CANCELED',
             5: 'TIMEOUT', 6: 'INVALID_INPUT', 7: 'UNAVAILABLE', 8: 'STOPPED'}
 

@@ -6,7 +6,8 @@ and ``execution/status`` (bb_msgs/NodeStatus: which step runs). Publishes
 local; true while the level is STOP, including start-up before any state) on change,
 ``/diagnostics`` at 2 Hz (ERROR while stale or latched) and ``markers/vs``. Serves
 ``safety/reset`` (std_srvs/Trigger), accepted only after ``reset_hold_s`` of fresh
-states below the threshold. Logic: :mod:`bb_agent.safety.monitor`.
+states below the threshold, and ``safety/stop`` (std_srvs/Trigger), which latches STOP at
+once (a request to stop, the console's button). Logic: :mod:`bb_agent.safety.monitor`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class SafetyMonitorNode(LifecycleNode):
         self.create_subscription(WorldState, 'world_state', self._world, 10)
         self.create_subscription(NodeStatus, 'execution/status', self._step, 50)
         self.create_service(Trigger, 'safety/reset', self._reset)
+        self.create_service(Trigger, 'safety/stop', self._stop)
         self._latched_sent: bool | None = None
         self._ticks = 0
 
@@ -162,6 +164,19 @@ class SafetyMonitorNode(LifecycleNode):
         self.diag_pub.publish(DiagnosticArray(header=_header(stamp), status=[diag]))
         self.marker_pub.publish(vs_marker(status.v_s, self.monitor.threshold,
                                           status.latched, stamp))
+
+    def _stop(self, _request, response):
+        if self.monitor is None:  # not configured: estop already reads true (start-up)
+            self.estop_pub.publish(Bool(data=True))
+            response.success, response.message = True, 'STOP (monitor not configured yet)'
+            return response
+        with self.lock:
+            status = self.monitor.request_stop('STOP requested (safety/stop)')
+        self.estop_pub.publish(Bool(data=True))
+        self._latched_sent = True
+        self.get_logger().error('STOP latched: ' + '; '.join(status.reasons))
+        response.success, response.message = True, 'STOP latched'
+        return response
 
     def _reset(self, _request, response):
         ok, why = self.monitor.reset() if self.monitor else (False, 'not configured')

@@ -202,6 +202,19 @@ class SafetyMonitor:
         self.recovery = (min(ceiling, hazard), state.executing_step)
         return [f'warn: recovering from V_s {v_s:.2f}: only motions that lower V_s']
 
+    def request_stop(self, reason: str) -> Status:
+        """Latch STOP now for ``reason`` (a request to stop; the STOP button).
+
+        It clears like any latch: a reset after ``reset_hold_s`` of fresh safe states,
+        counted from this moment. Return the status to publish.
+        """
+        self.latched, self.recovery, self._fine_since = True, None, None
+        self.latch_reasons = list(dict.fromkeys(self.latch_reasons + [reason]))
+        self.status = Status(self.status.v_s, self.status.v_s_dot, Level.STOP, True,
+                             list(dict.fromkeys(self.latch_reasons + self.status.reasons)),
+                             self.status.terms)
+        return self.status
+
     def reset(self) -> tuple[bool, str]:
         """Clear the latch after ``reset_hold_s`` of fresh, finite states below the threshold.
 

@@ -353,3 +353,21 @@ def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
     reasons = '; '.join(m.message for m in gate.out[:4])
     return GateVerdict(False, gate.out, f'You asked: "{said}". {reasons[0].upper()}'
                        f'{reasons[1:]}. Should I do that, or could you say what you mean?')
+
+
+def conform_program(request: str, program: str, world: World | None, schema: DomainSchema,
+                    history: list[str] = ()) -> GateVerdict:
+    """Parse ``program`` and judge it with :func:`conform`; fail closed on any problem."""
+    from bb_agent.core.check.plan_graph import build_graph
+    from bb_agent.core.dsl.parser import parse_program
+    from bb_agent.core.outcomes import BBError
+    if world is None:
+        return GateVerdict(False, [Mismatch('NO_WORLD', 'no world state to ground the request '
+                                            'in')], "I cannot see the robot's world right "
+                                                    'now. Could you ask again in a moment?')
+    try:
+        graph = build_graph(parse_program(program), max_nodes=schema.max_nodes)
+    except (BBError, ValueError) as exc:
+        return GateVerdict(False, [Mismatch('UNPARSED', f'the plan does not parse: {exc}')],
+                           'I could not read my own plan. Could you say it differently?')
+    return conform(request, graph, world, schema, history)
