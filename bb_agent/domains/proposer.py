@@ -27,7 +27,7 @@ switch the domain to template mode for ``breaker_cooldown_s``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import enum
 import logging
 import time
@@ -61,6 +61,7 @@ class Proposal:
     message: str = ''
     model_outcome: str = ''
     raw_confidence: float = 0.0  # the model's own, before calibration
+    candidate: str = ''  # the model's well-formed program, used or not (evaluation)
 
 
 @dataclass
@@ -142,19 +143,24 @@ class Proposer:
                     confidence = self.calibrate(raw, fits)
                     if fits and confidence >= self.thresholds[domain]:
                         return Proposal(True, program, Source.MODEL, confidence,
-                                        model_outcome=outcome, raw_confidence=raw)
+                                        model_outcome=outcome, raw_confidence=raw,
+                                        candidate=program)
                     if fits:
                         return Proposal(True, deferred=True, confidence=confidence,
                                         question=clarification(domain, request),
                                         error_code=ErrorCode.LOW_CONFIDENCE,
                                         message=f'confidence {confidence:.2f} below '
                                                 f'{self.thresholds[domain]:.2f}',
-                                        model_outcome=outcome, raw_confidence=raw)
+                                        model_outcome=outcome, raw_confidence=raw,
+                                        candidate=program)
                     gated = Proposal(True, deferred=True, confidence=confidence,
                                      question=question, error_code=ErrorCode.INTENT_MISMATCH,
                                      message=f'the plan does not match the request: {why}',
-                                     model_outcome=outcome, raw_confidence=raw)
-                    return self._template(domain, request, context, gated.message) or gated
+                                     model_outcome=outcome, raw_confidence=raw,
+                                     candidate=program)
+                    template = self._template(domain, request, context, gated.message)
+                    return replace(template, raw_confidence=raw, candidate=program) \
+                        if template else gated
                 model_note = f'model: {outcome}' + ('' if outcome != 'ok' else
                                                     ', failed the pre-check')
         return self._template(domain, request, context, model_note) or Proposal(

@@ -154,6 +154,7 @@ class _Gate:
         self.called = _expand(self.named, schema)
         self.negated = {s for a in intent.actions if a.negated for s in a.skills} - self.named
         self.out: list[Mismatch] = []
+        self.ancestors = _ancestors(graph)
 
     def add(self, code: str, message: str, node_id: str = '') -> None:
         if all(m.message != message for m in self.out):
@@ -161,19 +162,57 @@ class _Gate:
 
     def skills(self) -> None:
         for node in self.steps:
-            if node.skill in self.negated:
+            spec = self.schema.skills.get(node.skill)
+            if self.intent.question and spec is not None and spec.moves:
+                self.add('UNREQUESTED', f'you asked a question, but my plan would '
+                         f'{describe(node, self.schema)}', node.id)
+            elif node.skill in self.negated:
                 self.add('NEGATED', f'you asked me not to {node.skill.replace("_", " ")}, but '
                          f'my plan would {describe(node, self.schema)}', node.id)
-            elif node.skill not in self.called:
+            elif node.skill not in self.called or not self._justified(node):
                 self.add('UNREQUESTED', f'my plan also would {describe(node, self.schema)}, '
                          'which you did not ask for', node.id)
         required = getattr(self, 'required', None) or [
             a for a in self.intent.actions if not a.negated and not a.implied]
         present = {n.skill for n in self.steps}
         for action in required:
-            if not _expand(action.skills, self.schema) & present and not \
-                    action.skills & present:
+            own = set(action.skills) | {t for s in action.skills if s in self.schema.skills
+                                        for t in self.schema.skills[s].substitutes}
+            if not own & present:
                 self.add('MISSING', f'you asked me to {action.phrase}, but my plan does not')
+
+    def _justified(self, node: PlanNode) -> bool:
+        """A step the request does not name itself (a pick) must serve one it does."""
+        own = {s for s in self.named} | {t for s in self.named if s in self.schema.skills
+                                          for t in self.schema.skills[s].substitutes}
+        if node.skill in own:
+            return True
+        users = {s for s in self.named if s in self.lex.skills and node.skill in
+                 _expand(set(self.lex.skills[s].needs), self.schema)}
+        ids = set(_ids(node, self.schema))
+        after = [n for n in self.steps if node.id in self.ancestors[n.id]]
+        return any(n.skill in users and (not ids or ids & set(_ids(n, self.schema)))
+                   for n in after)
+
+    def repeats(self) -> None:
+        """The same step written more often than the request names it ("put X in A" once)."""
+        if any(a.dimension == 'count' for a, _ in self.intent.amounts) or \
+                {'again', 'both', 'each', 'twice'} & set(self.intent.words):
+            return
+        needed = {s for a in self.intent.actions for s in a.skills
+                  for s in (self.lex.skills[s].needs if s in self.lex.skills else ())}
+        groups: dict[tuple, set[str]] = {}
+        for n in self.steps:
+            if n.skill in needed and n.skill not in self.named:
+                continue  # a pick that each place brings along
+            groups.setdefault((n.skill, n.args, n.guard), set()).add(n.step_id)
+        for (skill, _, _), ids in groups.items():
+            asked = sum(1 for a in self.intent.actions if skill in _expand(a.skills, self.schema)
+                        and not a.negated and not a.implied) or 1
+            if len(ids) > asked:
+                node = next(n for n in self.steps if n.step_id in ids)
+                self.add('UNREQUESTED', f'my plan would {describe(node, self.schema)} '
+                         f'{len(ids)} times; you asked for it {asked} time(s)', node.id)
 
     def objects(self) -> None:
         g = self.grounded
@@ -294,19 +333,63 @@ class _Gate:
 
     def enums(self) -> None:
         words = set(self.intent.words)
+        self._enums_by_clause()
         for n in self.steps:
             for name, value in n.args:
                 spec = self.schema.skills[n.skill].args.get(name)
                 if spec is None or spec.type != 'enum' or not isinstance(value, p.Symbol):
                     continue
-                said = {v for v in spec.values if v in words}
-                if said and value.name not in said and not (
-                        value.name == 'all' and words & {'everything', 'around', 'all'}):
+                said = {v for v in spec.values if v in words or
+                        set(self.lex.enum_words.get(v, ())) & words}
+                if said and value.name not in said:
                     self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
                              f'would {describe(n, self.schema)} with {name} {value.name}', n.id)
 
+    def _enums_by_clause(self) -> None:
+        """Each clause that names an enum member ("the bins") has a step that uses it."""
+        for clause in range(self.intent.clauses):
+            words = {w for w, c in zip(self.intent.words, self.intent.word_clauses,
+                                       strict=False) if c == clause}
+            steps = self.scope(clause)
+            for arg_name in {a for n in steps for a, _ in n.args}:
+                values = [v for n in steps for a, v in n.args if a == arg_name and
+                          isinstance(v, p.Symbol)]
+                spec = next((self.schema.skills[n.skill].args[arg_name] for n in steps
+                             if arg_name in self.schema.skills[n.skill].args), None)
+                if spec is None or spec.type != 'enum':
+                    continue
+                said = {v for v in spec.values if v in words or
+                        set(self.lex.enum_words.get(v, ())) & words}
+                if said and not any(v.name in said for v in values):
+                    self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
+                             f'uses {arg_name} {" and ".join(sorted({v.name for v in values}))}')
+
+    def fast(self) -> None:
+        """A fast step (a speed in the 'quickly' class) needs its clause to ask for it."""
+        fast = [(name, m) for name, m in self.lex.modifiers.items()
+                if m.arg == 'speed' and m.min is not None]
+        if not fast:
+            return
+        name, mod = fast[0]
+        asked = {c for n, c in self.intent.modifiers if n == name} | {
+            c for a, c in self.intent.amounts if a.dimension == 'speed' and a.value >= mod.min}
+        allowed = {n.id for c in asked for n in (self.scope(c) or self.steps)}
+        for n in self.steps:
+            v = _base(n, 'speed', self.schema) if 'speed' in self.schema.skills[n.skill].args \
+                else None
+            if v is not None and v >= mod.min - 1e-9 and n.id not in allowed:
+                self.add('MODIFIER', f'my plan would {describe(n, self.schema)} at {v:g} m/s, '
+                         'faster than you asked', n.id)
+
     def say(self) -> None:
         quoted = {_plain(q) for q in self.intent.quoted}
+        said = {_plain(n.arg('text')) for n in self.steps
+                if n.skill == 'say' and isinstance(n.arg('text'), str)}
+        if 'say' in self.named:
+            for q in self.intent.quoted:
+                if _plain(q) and _plain(q) not in said:
+                    self.add('MISSING', f'you asked me to say "{q[:60]}", but my plan does '
+                             'not')
         words = set(tokens(self.intent.text))
         for n in self.steps:
             text = n.arg('text')
@@ -344,8 +427,8 @@ def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
                                             'lexicon to judge intent by')],
                            'I cannot tell whether this plan is what you asked. Should I?')
     gate = _Gate(parse_request(request, schema.lexicon), graph, world, schema, list(history))
-    for check in (gate.skills, gate.objects, gate.values, gate.modifiers, gate.order,
-                  gate.enums, gate.say):
+    for check in (gate.skills, gate.repeats, gate.objects, gate.values, gate.modifiers, gate.order,
+                  gate.enums, gate.fast, gate.say):
         check()
     if not gate.out:
         return GateVerdict(True)

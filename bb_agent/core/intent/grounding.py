@@ -117,9 +117,13 @@ def ground(intent: Intent, world: World, lex: Lexicon, history: list[str] = ()) 
             before = parse_request(earlier, lex)
             found = ground(before, world, lex)
             if found.objects:
-                if intent.correction:  # "no, the blue one": keep only where it went
+                if intent.correction:  # "no, the blue one" replaces the object, "I meant
+                    # bin B" the bin: what the correction names replaces its like
+                    said = {m.kind == 'bin' for m in intent.mentions} | {
+                        getattr(world.object(i), 'kind', '') == 'bin' for i in g.objects}
                     found.objects = {i for i in found.objects
-                                     if getattr(world.object(i), 'kind', '') == 'bin'}
+                                     if (getattr(world.object(i), 'kind', '') == 'bin')
+                                     not in said}
                 g.objects |= found.objects - g.negated
                 break
     return g

@@ -63,6 +63,7 @@ class Lexicon(StrictModel):
     sequence: tuple[str, ...] = ()
     reverse: tuple[str, ...] = ()
     together: tuple[str, ...] = ()
+    enum_words: dict[str, tuple[str, ...]] = {}  # enum member -> words that say it
 
     @model_validator(mode='after')
     def _patterns_compile(self) -> Lexicon:

@@ -118,8 +118,12 @@ def normalise_numbers(text: str) -> str:
                             r'foot|inch)\b', after) or words[-1] == 'and':
                 return raw
         value = _run_value(words)
-        if value is None:
-            return raw
+        ahead = re.match(r'\s*(?:-\s*)?([a-z/]+(?:\s+per\s+[a-z]+)?)', text[match.end():].lower())
+        unit_next = bool(ahead) and (ahead.group(1) in UNIT_PHRASES or
+                                     ahead.group(1).split()[0] in UNIT_PHRASES or
+                                     ahead.group(1).startswith('time'))
+        if value is None or not unit_next:
+            return raw  # "the red one", "two cups": not a quantity
         lead = words[0] in ('and',)
         tail = ' ' if raw[-1:].isspace() or raw[-1:] == '-' else ''
         return ('and ' if lead else '') + f'{value:g}' + tail

@@ -29,6 +29,10 @@ DETERMINERS = frozenset({'the', 'a', 'an', 'that', 'this', 'these', 'those', 'my
                          'other'})
 VERB_ALSO_NOUN = frozenset({'can', 'cans'})  # "can you ..." is not a can
 SIDES = frozenset({'left', 'right'})
+# A question about the world, not a polite request ("Could you ...?" asks for an action).
+QUESTION = re.compile(r"^\s*(?:is|are|was|were|isn't|aren't|where|what|what's|which|who|"
+                      r"whose|how|why|when|does|did|has|have|hasn't|haven't|do\s+(?:i|we|they)"
+                      r")\b", re.IGNORECASE)
 CORRECTION = re.compile(r'^\s*(?:no|nope|not that|actually|sorry|i meant|i mean|wrong|'
                         r'rather|instead)\b', re.IGNORECASE)
 NOT_ADJECTIVES = frozenset({
@@ -36,6 +40,11 @@ NOT_ADJECTIVES = frozenset({
     'at', 'of', 'with', 'from', 'by', 'for', 'up', 'down', 'over', 'it', 'them', 'me', 'you',
     'us', 'is', 'are', 'be', 'please', 'just', 'now', 'also', 'belongs', 'goes', 'go', 'near',
     'next', 'away', 'off', 'out', 'here', 'there', 'if', 'not', 'no', "don't", 'never'})
+GENERIC_NOUNS = frozenset({'one', 'ones', 'thing', 'things', 'object', 'objects', 'item',
+                           'items', 'piece', 'toy'})
+LIGHT_VERBS = frozenset({'get', 'give', 'take', 'have', 'make', 'set', 'go', 'come', 'see'})
+NOUN_MARKERS = frozenset({'a', 'an', 'little', 'quick', 'small', 'gentle', 'slight', 'tiny',
+                          'short', 'good', 'final'})
 CONDITIONS = frozenset({'if', 'unless', 'whether'})
 _WORDS = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*|\d+(?:\.\d+)?|,")
 PLACE_PREPOSITIONS = frozenset({'in', 'into', 'inside', 'onto', 'on', 'to'})
@@ -88,6 +97,8 @@ class Intent:
     everything: bool = False
     pronoun: bool = False
     correction: bool = False
+    word_clauses: list[int] = field(default_factory=list)  # the clause of each word
+    question: bool = False  # asks about the world ("Is the cup in bin A?"), asks for nothing
 
     def named_skills(self) -> frozenset[str]:
         """Skills the request's own (non-negated) verbs may call for."""
@@ -97,12 +108,14 @@ class Intent:
 def _inflections(verb: tuple[str, ...]) -> list[tuple[str, ...]]:
     head, rest = verb[0], verb[1:]
     forms = {head, head + 's', head + 'es', head + 'ed', head + 'ing', head + 'd'}
+    if head in LIGHT_VERBS:
+        return [verb]  # "getting late", "having a look": only the plain form is a request
     if head.endswith('e'):
         forms |= {head[:-1] + 'ing', head + 'd'}
     if len(head) > 2 and head[-1] not in 'aeiouwy' and head[-2] in 'aeiou':
         forms |= {head + head[-1] + 'ing', head + head[-1] + 'ed'}
     irregular = {'put': ['putting'], 'take': ['took', 'taken'], 'bring': ['brought'],
-                 'get': ['got', 'getting'], 'hold': ['held'], 'give': ['gave', 'given'],
+                 'hold': ['held'], 'give': ['gave', 'given'],
                  'set': ['setting'], 'throw': ['threw', 'thrown'], 'see': ['saw', 'seen'],
                  'say': ['said'], 'tell': ['told'], 'find': ['found'], 'stick': ['stuck']}
     forms |= set(irregular.get(head, []))
@@ -138,10 +151,12 @@ def _strip_quotes(text: str) -> tuple[str, tuple[str, ...]]:
 
 def parse_request(text: str, lex: Lexicon) -> Intent:
     """Return the :class:`Intent` of ``text`` under the domain's lexicon."""
-    stripped, quoted = _strip_quotes(normalise_numbers(text))
+    stripped, quoted = _strip_quotes(text)
+    stripped = normalise_numbers(stripped)
     verbs, connectors, negations = _tables(lex)
     # Sentences first (order between them), then connectors within each.
-    intent = Intent(text, [], quoted, correction=bool(CORRECTION.match(text)))
+    intent = Intent(text, [], quoted, correction=bool(CORRECTION.match(text)),
+                    question=bool(QUESTION.match(stripped)) and stripped.rstrip().endswith('?'))
     clause, words_all = 0, []
     sentences = [s for s in re.split(r'(?<=[.!?;])\s+|\n+', stripped) if s.strip()]
     for s_index, sentence in enumerate(sentences):
@@ -156,7 +171,8 @@ def parse_request(text: str, lex: Lexicon) -> Intent:
         words_all += words
     intent.words = [w for w in words_all if w != ',']
     intent.clauses = clause + 1
-    _imply_place(intent, lex)
+    if not intent.question:
+        _imply_place(intent, lex)
     return intent
 
 
@@ -174,48 +190,15 @@ def _read_sentence(sentence, words, lex, verbs, connectors, negations, intent: I
     at = sorted(spans.items())
     clause_at = [clause] * len(words)
     cond_verbs: set[int] = set()  # starts of verbs that belong to a condition
-    last_neg, pos = -10, 0
+    last_neg = -10
+    first_clause = clause
     for (start, end), (tag, value) in at:
-        for k in range(pos, len(words)):
-            clause_at[k] = clause
-        pos = start
-        if tag == 'conn':
-            if value == 'then':
-                intent.order.append((clause, clause + 1))
-            elif value == 'first':
-                intent.order.append((clause + 1, clause))
-            clause += 1
-            continue
+        clause = _span(start, end, tag, value, words, at, intent, clause, first_clause,
+                       cond_verbs, last_neg)
         if tag == 'neg':
             last_neg = end
-            continue
-        if tag == 'mod':
-            intent.modifiers.append((value, clause))
-        elif tag == 'all':
-            intent.everything = True
-        elif tag == 'pron':
-            intent.pronoun = True
-        if tag != 'verb':
-            continue
-        cond = next((i for i in range(start - 1, -1, -1) if words[i] in CONDITIONS), None)
-        if cond is not None and ',' not in words[cond:start] and not any(
-                t == 'verb' and cond < a < start and a not in cond_verbs
-                for (a, _), (t, _) in at):
-            # the first verb after "if" is the condition's own ("if you are holding ...")
-            # unless it is a real action verb with no "are/is/be" before it
-            if any(w in ('are', 'is', 'be', 'am', 'was', 'were', 'have', 'has')
-                   for w in words[cond:start]):
-                cond_verbs.add(start)
-                continue
-        if words[start] in VERB_ALSO_NOUN:
-            continue
-        prev = words[start - 1] if start else ''
-        if prev in ('and', ',') and intent.actions and intent.actions[-1].clause == clause:
-            clause += 1  # "pick it up and put it ...": a new clause, no fixed order
-        negated = 0 <= start - last_neg <= 2
-        intent.actions.append(Action(value, ' '.join(words[start:end]), clause, negated))
-    for k in range(pos, len(words)):
-        clause_at[k] = clause
+        clause_at[start:] = [clause] * (len(words) - start)
+    intent.word_clauses += [c for w, c in zip(words, clause_at, strict=True) if w != ',']
     for amount in amounts(sentence):
         index = len(_WORDS.findall(sentence[:amount.start].lower()))
         intent.amounts.append((amount, clause_at[min(index, len(words) - 1)] if words else clause))
@@ -236,11 +219,56 @@ def _read_sentence(sentence, words, lex, verbs, connectors, negations, intent: I
     return clause
 
 
+def _span(start, end, tag, value, words, at, intent: Intent, clause: int, first: int,
+          cond_verbs: set[int], last_neg: int) -> int:
+    """Read one matched span; return the clause index from here on."""
+    if tag == 'conn':
+        if start == 0 and clause == first and first > 0:
+            # "... . After that, ...": the sentence already opened a clause in order
+            if value == 'first' and intent.order and intent.order[-1] == (clause - 1, clause):
+                intent.order[-1] = (clause, clause - 1)
+            return clause
+        if value == 'then':
+            intent.order.append((clause, clause + 1))
+        elif value == 'first':
+            intent.order.append((clause + 1, clause))
+        return clause + 1
+    if tag == 'mod':
+        intent.modifiers.append((value, clause))
+    elif tag == 'all':
+        intent.everything = True
+    elif tag == 'pron':
+        intent.pronoun = True
+    if tag != 'verb':
+        return clause
+    cond = next((i for i in range(start - 1, -1, -1) if words[i] in CONDITIONS), None)
+    if cond is not None and ',' not in words[cond:start] and not any(
+            t == 'verb' and cond < a < start and a not in cond_verbs
+            for (a, _), (t, _) in at):
+        # the first verb after "if" is the condition's own ("if you are holding ...")
+        # when "are/is/be" stands before it
+        if any(w in ('are', 'is', 'be', 'am', 'was', 'were', 'have', 'has')
+               for w in words[cond:start]):
+            cond_verbs.add(start)
+            return clause
+    if words[start] in VERB_ALSO_NOUN:
+        return clause
+    prev = words[start - 1] if start else ''
+    if prev in NOUN_MARKERS and intent.actions and intent.actions[-1].clause == clause \
+            and intent.actions[-1].phrase.split()[0] in LIGHT_VERBS:
+        intent.actions.pop()  # "give it a push": the push is the action, not the give
+    elif prev in ('and', ',') and intent.actions and intent.actions[-1].clause == clause:
+        clause += 1  # "pick it up and put it ...": a new clause, no fixed order
+    negated = 0 <= start - last_neg <= 2
+    intent.actions.append(Action(value, ' '.join(words[start:end]), clause, negated))
+    return clause
+
+
 def _mention(words: list[str], i: int, lex: Lexicon, clause: int):
     word = words[i]
     kind = lex.kind_words.get(word)
     prev = words[i - 1] if i else ''
-    if kind is None and word in ('one', 'ones') and prev and prev not in DETERMINERS and \
+    if kind is None and word in GENERIC_NOUNS and prev and prev not in DETERMINERS and \
             prev not in lex.kind_words:
         kind = ''  # "the red one"
     if kind is None:
@@ -277,6 +305,11 @@ def _mention(words: list[str], i: int, lex: Lexicon, clause: int):
 def _imply_place(intent: Intent, lex: Lexicon) -> None:
     """Add the place that an object moved "in/into/to" a bin calls for ("the cup in bin A")."""
     words = intent.words
+    kinds = [m.kind for m in intent.mentions if not m.negated]
+    if not [a for a in intent.actions if not a.implied] and 'bin' in kinds and \
+            any(k != 'bin' for k in kinds) and 'place' in lex.skills:
+        intent.actions.append(Action(frozenset({'place'}), 'put', 0, implied=True))
+        return  # "red cup, bin B": an object and a bin and nothing else ask for a place
     for i, word in enumerate(words[:-1]):
         if word in PLACE_PREPOSITIONS and any(
                 lex.kind_words.get(w) == 'bin' for w in words[i + 1:i + 4]) and \
