@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.train import PARTS
 
 
 def _positive(text: str) -> int:
@@ -182,6 +183,14 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument('--stack-steps', type=int, default=40, help='skill-stacking steps')
     parser.add_argument('--max-tokens', type=_positive, default=256, help='tokens per plan')
     parser.add_argument('--threads', type=_positive, default=1, help='torch threads')
+    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS),
+                        help='measures to run (default: all); "intent" alone gives the '
+                             "guard's table")
+    parser.add_argument('--natural', type=Path,
+                        help='test_natural file (default: config/eval/test_natural.yaml)')
+    parser.add_argument('--write-calibration', action='store_true',
+                        help='write the confidence calibration fitted on val into '
+                             'CHECKPOINT/calibration.json (the builder loads it)')
     parser.set_defaults(func=run_eval)
 
 
@@ -190,12 +199,20 @@ def run_eval(args: argparse.Namespace) -> int:
     from bb_agent.train.battery import EvalConfig, run_battery
     cfg = EvalConfig(limit=args.limit, sweep_limit=args.sweep_limit,
                      free_limit=args.free_limit, stack_steps=args.stack_steps,
-                     max_tokens=args.max_tokens, threads=args.threads)
+                     max_tokens=args.max_tokens, threads=args.threads, parts=args.parts,
+                     natural=str(args.natural) if args.natural else None,
+                     write_calibration=args.write_calibration)
     out = args.out or args.checkpoint / 'eval'
     metrics = run_battery(args.checkpoint, args.data, cfg, out)
     headline = {name: {k: s['builder'][k] for k in ('syntax_valid', 'exact_match',
                                                     'checker_approved')}
-                for name, s in metrics['splits'].items()}
+                for name, s in metrics.get('splits', {}).items()}
+    for name, s in metrics.get('intent', {}).get('splits', {}).items():
+        headline.setdefault(name, {}).update(
+            {f'{k}_guarded': s['guarded'][k] for k in ('faithful', 'unrequested', 'deferral',
+                                                       'ece')},
+            unrequested_unguarded=s['unguarded']['unrequested'],
+            false_deferral=s['false_deferral'])
     print(json.dumps(headline, indent=2))
     print(f'report: {out / "report.md"}')
     return 0

@@ -6,3 +6,6 @@ trainer, the evaluation battery and ONNX export. Nothing that runs on a robot im
 this package: an import-linter contract forbids it, and its ``bb-agent`` sub-commands
 are registered as entry points so the CLI never imports it unless asked to train.
 """
+
+# The measures of ``bb-agent eval`` (battery parts), light enough for the CLI's --help.
+PARTS = ('splits', 'ablation', 'takeover', 'stacking', 'intent')

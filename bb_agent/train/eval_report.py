@@ -15,6 +15,8 @@ def _plots(metrics: dict, out: Path) -> list[str]:
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
     names = []
+    if not {'splits', 'takeover', 'ablation'} <= set(metrics):
+        return names
     splits = metrics['splits']
     fig, ax = plt.subplots(figsize=(8, 3.5))
     labels = list(splits)
@@ -66,8 +68,24 @@ def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Pat
     lines = [f'# Evaluation of `{metrics["checkpoint"]}`', '',
              f'Data: `{metrics["data"]}`; grammar `{metrics["grammar"]}`; trained alpha_max '
              f'{metrics["alpha_trained"]:.2f}; {metrics["base_params"]:,} base + '
-             f'{metrics["rail_params"]:,} rail parameters.', '',
-             '## Per split (greedy, strict mask unless noted)', '',
+             f'{metrics["rail_params"]:,} rail parameters.']
+    if 'splits' in metrics:
+        lines += _split_lines(metrics)
+    if {'takeover', 'ablation', 'stacking'} <= set(metrics):
+        lines += _rest_lines(metrics)
+    if 'intent' in metrics:
+        from bb_agent.train.intent_report import intent_section
+        more, pngs = intent_section(metrics['intent'], out)
+        lines += more
+        plots += pngs
+    lines += [''] + [f'![{p}]({p})' for p in plots]
+    path = out / 'report.md'
+    path.write_text('\n'.join(lines) + '\n')
+    return path
+
+
+def _split_lines(metrics: dict) -> list[str]:
+    lines = ['', '## Per split (greedy, strict mask unless noted)', '',
              '*finished*: the decode ended by itself (EOS) within the token budget; a cut one '
              'keeps its whole statements (so it parses) but is never counted as approved.', '',
              '| split | n | syntax valid | finished | exact | approved | unsafe | GED '
@@ -82,6 +100,11 @@ def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Pat
                      f'{_pct(b["unsafe_rate"])} | {ged} | {_pct(base["exact_match"])} | '
                      f'{_pct(base["checker_approved"])} | {_pct(free["syntax_valid"])} | '
                      f'{b["seconds_per_plan"]["p50"]:.3f} |')
+    return lines
+
+
+def _rest_lines(metrics: dict) -> list[str]:
+    lines = []
     sweep = metrics['takeover']
     lines += ['', f'## Takeover sweep ({sweep["split"]}, n={sweep["n"]})', '',
               '| alpha_max | exact | win rate vs base | approved | unsafe |',
@@ -104,8 +127,5 @@ def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Pat
               f'Each skill adds {st["params_added_per_skill"]:,} parameters '
               f'({100 * st["params_added_fraction"]:.2f}% of the rail); rail parameters grow '
               f'with library size at log-log slope {st["growth_exponent"]:.3f} '
-              f'({"sublinear" if st["sublinear"] else "NOT sublinear"}).', '']
-    lines += [f'![{p}]({p})' for p in plots]
-    path = out / 'report.md'
-    path.write_text('\n'.join(lines) + '\n')
-    return path
+              f'({"sublinear" if st["sublinear"] else "NOT sublinear"}).']
+    return lines

@@ -131,3 +131,17 @@ def test_when_staleness_is_judged_expect_a_confirmed_run_not_one_tick(ticks, lat
     for now, stamp in ticks:
         status = monitor.tick(state(stamp), now)
     assert status.latched is latches, status.reasons
+
+
+def test_when_stop_is_requested_expect_latch_now_and_reset_only_after_the_hold():
+    monitor = SafetyMonitor(SCHEMA, HOLD)
+    for k in range(5):
+        monitor.tick(state(0.1 * k), 0.1 * k)
+    status = monitor.request_stop('STOP requested (safety/stop)')
+    assert status.latched and status.level is Level.STOP
+    assert 'STOP requested' in ' '.join(status.reasons)
+    assert monitor.tick(state(0.5), 0.5).latched  # a safe state does not clear it
+    assert not monitor.reset()[0]  # the hold counts from the request, not from before it
+    for k in range(6, 18):
+        monitor.tick(state(0.1 * k), 0.1 * k)
+    assert monitor.reset()[0] and monitor.tick(state(1.8), 1.8).level is Level.OK

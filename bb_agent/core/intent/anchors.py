@@ -60,9 +60,10 @@ class Anchor:
 
 
 def clean(text: str) -> str:
-    """Return ``text`` NFKC-normalised without control or zero-width characters."""
+    """Return ``text`` NFKC-normalised, zero-width characters dropped, controls as spaces."""
     text = unicodedata.normalize('NFKC', text)
-    return ''.join(c if unicodedata.category(c)[0] != 'C' or c in '\n\t' else ' '
+    return ''.join('' if unicodedata.category(c) == 'Cf' else
+                   ' ' if unicodedata.category(c)[0] == 'C' and c not in '\n\t' else c
                    for c in text)
 
 

@@ -182,7 +182,7 @@ class _Gate:
                 self.add('MISSING', f'you asked me to {action.phrase}, but my plan does not')
 
     def _justified(self, node: PlanNode) -> bool:
-        """A step the request does not name itself (a pick) must serve one it does."""
+        """Return True when a step the request does not name (a pick) serves one it does."""
         own = {s for s in self.named} | {t for s in self.named if s in self.schema.skills
                                           for t in self.schema.skills[s].substitutes}
         if node.skill in own:
@@ -195,7 +195,7 @@ class _Gate:
                    for n in after)
 
     def repeats(self) -> None:
-        """The same step written more often than the request names it ("put X in A" once)."""
+        """Flag a step written more often than the request names it ("put X in A" once)."""
         if any(a.dimension == 'count' for a, _ in self.intent.amounts) or \
                 {'again', 'both', 'each', 'twice'} & set(self.intent.words):
             return
@@ -365,7 +365,7 @@ class _Gate:
                              f'uses {arg_name} {" and ".join(sorted({v.name for v in values}))}')
 
     def fast(self) -> None:
-        """A fast step (a speed in the 'quickly' class) needs its clause to ask for it."""
+        """Flag a fast step (a speed in the quickly class) that its clause did not ask for."""
         fast = [(name, m) for name, m in self.lex.modifiers.items()
                 if m.arg == 'speed' and m.min is not None]
         if not fast:
