@@ -31,11 +31,10 @@ from bb_agent.core.check.approval_key import key_path, load_or_create_key
 from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import NodeState
-from bb_agent.core.intent.anchors import AnchorKind, anchor
-from bb_agent.core.intent.conformance import conform_program
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.requests import IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
+from bb_agent.nodes.agent_intent import anchor_stage, conform_stage
 from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
@@ -194,7 +193,7 @@ class AgentNode(Node):
             except ValueError as exc:
                 return end(R.OUTCOME_INVALID_INPUT, 103, f'context_json is not JSON: {exc}')
         history = self.sessions.context(goal.actor_id, goal.session_id)
-        decided = self._anchor(handle, cid, goal, result, end)
+        decided = anchor_stage(self, cid, goal, result, end)
         if decided is not None:
             self.sessions.add(goal.actor_id, goal.session_id, goal.text)
             return decided
@@ -240,7 +239,7 @@ class AgentNode(Node):
         if verdict.repaired:
             self._feedback(handle, cid, F.STAGE_REPAIRING, 0.4,
                            'repaired: ' + '; '.join(verdict.repairs))
-        gate = self._conform(handle, cid, goal, plan, history)
+        gate = conform_stage(self, handle, cid, goal, plan, history)
         mismatch = gate is not None and not gate.ok
         if mismatch and self.p['on_mismatch'] == 'defer':
             result.deferred, result.clarification_question = True, gate.question
@@ -273,42 +272,6 @@ class AgentNode(Node):
         else:
             operator = ('', '')
         return self._execute(handle, cid, plan, verdict.verdict, result, end, operator)
-
-    def _anchor(self, handle, cid: str, goal, result, end):
-        """Decide what code decides before any model; return the result, or None to go on."""
-        try:
-            schema = load_schema(goal.domain)
-        except BBError:
-            return None
-        decided = anchor(goal.text, schema) if goal.domain == 'robot' else None
-        if decided is None or decided.kind is AnchorKind.NONE:
-            return None
-        self.ledger.record('anchor', correlation_id=cid, kind=decided.kind.value,
-                           message=decided.message, matched=decided.matched)
-        if decided.kind is AnchorKind.STOP:
-            self.stop_pub.publish(Empty())  # the robot stops at once, whoever latches
-            answer = self._call(self.safety_stop, Trigger.Request(), 2.0)
-            note = '; the safety monitor latched it' if answer is not None and \
-                answer.success else '; the safety monitor did not answer: the robot was ' \
-                                    'told to stop directly'
-            return end(R.OUTCOME_STOPPED, ErrorCode.STOP_REQUESTED, decided.message + note)
-        if decided.kind is AnchorKind.REJECT:
-            return end(R.OUTCOME_REJECTED, ErrorCode.OVER_LIMIT, decided.message)
-        result.deferred, result.clarification_question = True, decided.question
-        return end(R.OUTCOME_DEFERRED, ErrorCode.AUTHORITY_CLAIM, decided.message)
-
-    def _conform(self, handle, cid: str, goal, plan, history):
-        """Run the intent gate on the checked plan; None for domains it does not judge."""
-        if goal.domain != 'robot':
-            return None
-        gate = conform_program(goal.text, plan.program,
-                               self.live.fresh_world(self.p['world_max_age_s']),
-                               load_schema(goal.domain), history)
-        self.ledger.record('intent', correlation_id=cid, **gate.to_dict())
-        self._feedback(handle, cid, F.STAGE_CONFORMING, 0.42, 'intent: matches the request'
-                       if gate.ok else 'intent: mismatch: ' +
-                       '; '.join(m.message for m in gate.mismatches))
-        return gate
 
     def _needs_operator(self, plan, confidence: float) -> bool:
         skills = {s.strip() for s in self.p['approval_skills'].split(',') if s.strip()}

@@ -28,7 +28,6 @@ from bb_agent.train import PARTS
 from bb_agent.train import evaluate as ev
 from bb_agent.train.dataset import TraceSet, load_traces
 
-
 LOG = logging.getLogger('bb_agent.eval')
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from bb_agent.core.check.plan_graph import PlanGraph, build_graph
 from bb_agent.core.dsl import program as p
 from bb_agent.core.dsl.parser import parse_program
-from bb_agent.core.intent.conformance import _ancestors, _value
+from bb_agent.core.intent.plan_facts import ancestors, value_of
 from bb_agent.core.outcomes import BBError
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import World
@@ -47,7 +47,7 @@ def _label(node, schema: DomainSchema, world: World) -> tuple:
     for name, arg in (spec.args.items() if spec else ()):
         value = node.arg(name)
         if arg.type in ('number', 'integer'):
-            v = _value(node, name, schema, world)
+            v = value_of(node, name, schema, world)
             if v is None:
                 continue
             parts.append((name, _class(name, v, schema) if arg.safety else round(v * (
@@ -70,7 +70,7 @@ def _si(unit: str | None) -> float:
 
 def _facts(graph: PlanGraph, schema: DomainSchema, world: World):
     labels = {n.id: _label(n, schema, world) for n in graph.nodes}
-    before = _ancestors(graph)
+    before = ancestors(graph)
     order = {(labels[a], labels[b]) for b in before for a in before[b]}
     return Counter(labels.values()), order
 

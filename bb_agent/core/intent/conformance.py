@@ -26,14 +26,12 @@ import re
 
 from bb_agent.core.check.plan_graph import PlanGraph, PlanNode
 from bb_agent.core.dsl import program as p
-from bb_agent.core.dsl.units import UNITS
+from bb_agent.core.intent.gate_values import ValueChecks
 from bb_agent.core.intent.grounding import Grounded, ground
-from bb_agent.core.intent.lexicon import tokens
+from bb_agent.core.intent.plan_facts import ancestors, cond_ids, describe, expand, ids_of
 from bb_agent.core.intent.request import Intent, parse_request
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import World
-
-TOLERANCE = 0.01  # relative: "0.2 m/s" and 0.2 m/s are the same value
 
 
 @dataclass(frozen=True)
@@ -64,78 +62,7 @@ class GateVerdict:
                 'question': self.question}
 
 
-def _expand(skills: frozenset[str] | set[str], schema: DomainSchema) -> set[str]:
-    """Skills plus their lexicon ``needs`` and schema substitutes."""
-    lex = schema.lexicon
-    out = set(skills)
-    for s in list(out):
-        if lex and s in lex.skills:
-            out |= set(lex.skills[s].needs)
-    for s in list(out):
-        if s in schema.skills:
-            out |= set(schema.skills[s].substitutes)
-    return out
-
-
-def _ids(node: PlanNode, schema: DomainSchema) -> list[str]:
-    spec = schema.skills.get(node.skill)
-    out = []
-    for name, value in node.args:
-        arg = spec.args.get(name) if spec else None
-        if arg is not None and arg.type in ('object', 'location') and isinstance(value, p.Symbol):
-            out.append(value.name)
-    return out
-
-
-def _cond_ids(cond) -> list[str]:
-    if isinstance(cond, p.Predicate):
-        return [a.name for a in cond.args if isinstance(a, p.Symbol)]
-    if isinstance(cond, p.Not):
-        return _cond_ids(cond.cond)
-    return [i for c in getattr(cond, 'conds', ()) for i in _cond_ids(c)]
-
-
-def _value(node: PlanNode, arg: str, schema: DomainSchema, world: World) -> float | None:
-    """Return the node's value of ``arg`` in its base unit (the default if unwritten)."""
-    spec = schema.skills[node.skill].args.get(arg)
-    if spec is None:
-        return None
-    written = node.arg(arg)
-    if isinstance(written, p.Quantity):
-        factor = UNITS[written.unit][1] / UNITS[spec.unit][1] if written.unit and spec.unit \
-            else 1.0
-        return written.value * factor
-    if spec.default is None or not isinstance(spec.default, (int, float)):
-        return None
-    if spec.safety == 'speed' and schema.safety is not None and world.humans():
-        return min(spec.default, schema.safety.max_speed_near_human_mps)
-    return float(spec.default)
-
-
-def _base(node: PlanNode, arg: str, schema: DomainSchema) -> float | None:
-    """Return the written value of ``arg`` in SI base units (None when not written)."""
-    written = node.arg(arg)
-    spec = schema.skills[node.skill].args.get(arg)
-    if not isinstance(written, p.Quantity) or spec is None:
-        return None
-    unit = written.unit or spec.unit
-    return written.value * (UNITS[unit][1] if unit in UNITS else 1.0)
-
-
-def describe(node: PlanNode, schema: DomainSchema) -> str:
-    """Say what a plan step does, in words ("put red cup in bin b")."""
-    lex = schema.lexicon
-    verb = lex.skills[node.skill].verbs[0] if lex and node.skill in lex.skills else node.skill
-    ids = [i.replace('_', ' ') for i in _ids(node, schema)]
-    text = node.arg('text')
-    if isinstance(text, str):
-        return f'{verb} "{text}"'
-    if len(ids) >= 2:
-        return f'{verb} the {ids[0]} in {ids[1]}'
-    return f'{verb} the {ids[0]}' if ids else verb
-
-
-class _Gate:
+class _Gate(ValueChecks):
     def __init__(self, intent: Intent, graph: PlanGraph, world: World, schema: DomainSchema,
                  history: list[str]) -> None:
         self.intent, self.graph, self.world, self.schema = intent, graph, world, schema
@@ -151,10 +78,10 @@ class _Gate:
                     self.required = [a for a in before.actions if not a.negated and
                                      not a.implied]
                     break
-        self.called = _expand(self.named, schema)
+        self.called = expand(self.named, schema)
         self.negated = {s for a in intent.actions if a.negated for s in a.skills} - self.named
         self.out: list[Mismatch] = []
-        self.ancestors = _ancestors(graph)
+        self.ancestors = ancestors(graph)
 
     def add(self, code: str, message: str, node_id: str = '') -> None:
         if all(m.message != message for m in self.out):
@@ -188,10 +115,10 @@ class _Gate:
         if node.skill in own:
             return True
         users = {s for s in self.named if s in self.lex.skills and node.skill in
-                 _expand(set(self.lex.skills[s].needs), self.schema)}
-        ids = set(_ids(node, self.schema))
+                 expand(set(self.lex.skills[s].needs), self.schema)}
+        ids = set(ids_of(node, self.schema))
         after = [n for n in self.steps if node.id in self.ancestors[n.id]]
-        return any(n.skill in users and (not ids or ids & set(_ids(n, self.schema)))
+        return any(n.skill in users and (not ids or ids & set(ids_of(n, self.schema)))
                    for n in after)
 
     def repeats(self) -> None:
@@ -207,7 +134,7 @@ class _Gate:
                 continue  # a pick that each place brings along
             groups.setdefault((n.skill, n.args, n.guard), set()).add(n.step_id)
         for (skill, _, _), ids in groups.items():
-            asked = sum(1 for a in self.intent.actions if skill in _expand(a.skills, self.schema)
+            asked = sum(1 for a in self.intent.actions if skill in expand(a.skills, self.schema)
                         and not a.negated and not a.implied) or 1
             if len(ids) > asked:
                 node = next(n for n in self.steps if n.step_id in ids)
@@ -218,7 +145,7 @@ class _Gate:
         g = self.grounded
         used = set()
         for node in self.graph.nodes:
-            ids = _cond_ids(node.cond) if node.is_branch else _ids(node, self.schema)
+            ids = cond_ids(node.cond) if node.is_branch else ids_of(node, self.schema)
             used |= set(ids)
             for obj in ids:
                 if obj in g.negated:
@@ -249,169 +176,27 @@ class _Gate:
                    and not a.implied]
         if not actions:
             return []
-        skills = _expand({s for a in actions for s in a.skills}, self.schema)
+        skills = expand({s for a in actions for s in a.skills}, self.schema)
         objects = set()
         for m in self.intent.mentions:
             if m.clause == clause and not m.negated:
                 objects |= {i for mm, i in self.grounded.named if mm is m}
         steps = [n for n in self.steps if n.skill in skills]
         if objects:
-            on = [n for n in steps if set(_ids(n, self.schema)) & objects or
-                  not _ids(n, self.schema)]
+            on = [n for n in steps if set(ids_of(n, self.schema)) & objects or
+                  not ids_of(n, self.schema)]
             steps = on or steps
         return steps
-
-    def values(self) -> None:
-        for amount, clause in self.intent.amounts:
-            steps = self.scope(clause) or self.steps
-            if amount.dimension == 'count':
-                copies: dict[str, int] = {}
-                for n in self.steps:
-                    copies[n.step_id] = copies.get(n.step_id, 0) + 1
-                per_skill: dict[str, int] = {}
-                for n in steps:
-                    per_skill[n.skill] = per_skill.get(n.skill, 0) + 1
-                if not any(abs(copies[n.step_id] - amount.value) < 1e-9 for n in steps) and \
-                        amount.value not in per_skill.values():
-                    self.add('VALUE', f'you asked for {amount.text}, but my plan does it '
-                             f'{max(per_skill.values(), default=0)} time(s)')
-                continue
-            carried = False
-            for n in steps:
-                for name, spec in self.schema.skills[n.skill].args.items():
-                    if not spec.unit or UNITS[spec.unit][0] != amount.dimension:
-                        continue
-                    have = _base(n, name, self.schema)
-                    if have is not None and abs(have - amount.value) <= TOLERANCE * max(
-                            abs(amount.value), 1e-6):
-                        carried = True
-                pose = next((v for _, v in n.args if isinstance(v, p.Pose)), None)
-                if pose is not None and amount.dimension == 'length':
-                    for _, q in pose.coords:
-                        v = q.value * (UNITS[q.unit][1] if q.unit in UNITS else 1.0)
-                        carried |= abs(abs(v) - amount.value) <= TOLERANCE * amount.value
-            if not carried:
-                self.add('VALUE', f'you asked for {amount.text}, but my plan does not use '
-                         'that value')
-
-    def modifiers(self) -> None:
-        for name, clause in self.intent.modifiers:
-            mod = self.lex.modifiers[name]
-            scoped = self.scope(clause)
-            others = {n.id for c in range(self.intent.clauses) if c != clause
-                      for n in self.scope(c)}
-            steps = [n for n in (scoped or self.steps)
-                     if mod.arg in self.schema.skills[n.skill].args]
-            if not steps:
-                continue  # nothing it could apply to (e.g. "slowly" on a scan)
-            # Every step only this clause asks for must obey; a step that another clause asks
-            # for too ("go to bin B, then go to bin B quickly") needs one of them to.
-            bad = [n for n in steps if not self._obeys(n, mod)]
-            own = [n for n in bad if n.id not in others]
-            if own or len(bad) == len(steps):
-                n = (own or bad)[0]
-                v = _value(n, mod.arg, self.schema, self.world)
-                unit = self.schema.skills[n.skill].args[mod.arg].unit or ''
-                self.add('MODIFIER', f'you asked me to do it {name}, but my plan would '
-                         f'{describe(n, self.schema)} with {mod.arg} {v:g} {unit}'.rstrip(), n.id)
-
-    def _obeys(self, node: PlanNode, mod) -> bool:
-        v = _value(node, mod.arg, self.schema, self.world)
-        return v is None or not ((mod.max is not None and v > mod.max + 1e-9) or
-                                 (mod.min is not None and v < mod.min - 1e-9))
-
     def order(self) -> None:
-        ancestors = _ancestors(self.graph)
+        before = self.ancestors
         for first, then in self.intent.order:
             a, b = self.scope(first), self.scope(then)
             if not a or not b or {n.id for n in a} == {n.id for n in b}:
                 continue
             # some step of the earlier clause runs before some step of the later one
-            if not any(x.id in ancestors[y.id] for x in a for y in b if x.id != y.id):
+            if not any(x.id in before[y.id] for x in a for y in b if x.id != y.id):
                 self.add('ORDER', f'you asked me to {describe(a[0], self.schema)} before I '
                          f'{describe(b[0], self.schema)}, but my plan does not keep that order')
-
-    def enums(self) -> None:
-        words = set(self.intent.words)
-        self._enums_by_clause()
-        for n in self.steps:
-            for name, value in n.args:
-                spec = self.schema.skills[n.skill].args.get(name)
-                if spec is None or spec.type != 'enum' or not isinstance(value, p.Symbol):
-                    continue
-                said = {v for v in spec.values if v in words or
-                        set(self.lex.enum_words.get(v, ())) & words}
-                if said and value.name not in said:
-                    self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
-                             f'would {describe(n, self.schema)} with {name} {value.name}', n.id)
-
-    def _enums_by_clause(self) -> None:
-        """Each clause that names an enum member ("the bins") has a step that uses it."""
-        for clause in range(self.intent.clauses):
-            words = {w for w, c in zip(self.intent.words, self.intent.word_clauses,
-                                       strict=False) if c == clause}
-            steps = self.scope(clause)
-            for arg_name in {a for n in steps for a, _ in n.args}:
-                values = [v for n in steps for a, v in n.args if a == arg_name and
-                          isinstance(v, p.Symbol)]
-                spec = next((self.schema.skills[n.skill].args[arg_name] for n in steps
-                             if arg_name in self.schema.skills[n.skill].args), None)
-                if spec is None or spec.type != 'enum':
-                    continue
-                said = {v for v in spec.values if v in words or
-                        set(self.lex.enum_words.get(v, ())) & words}
-                if said and not any(v.name in said for v in values):
-                    self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
-                             f'uses {arg_name} {" and ".join(sorted({v.name for v in values}))}')
-
-    def fast(self) -> None:
-        """Flag a fast step (a speed in the quickly class) that its clause did not ask for."""
-        fast = [(name, m) for name, m in self.lex.modifiers.items()
-                if m.arg == 'speed' and m.min is not None]
-        if not fast:
-            return
-        name, mod = fast[0]
-        asked = {c for n, c in self.intent.modifiers if n == name} | {
-            c for a, c in self.intent.amounts if a.dimension == 'speed' and a.value >= mod.min}
-        allowed = {n.id for c in asked for n in (self.scope(c) or self.steps)}
-        for n in self.steps:
-            v = _base(n, 'speed', self.schema) if 'speed' in self.schema.skills[n.skill].args \
-                else None
-            if v is not None and v >= mod.min - 1e-9 and n.id not in allowed:
-                self.add('MODIFIER', f'my plan would {describe(n, self.schema)} at {v:g} m/s, '
-                         'faster than you asked', n.id)
-
-    def say(self) -> None:
-        quoted = {_plain(q) for q in self.intent.quoted}
-        said = {_plain(n.arg('text')) for n in self.steps
-                if n.skill == 'say' and isinstance(n.arg('text'), str)}
-        if 'say' in self.named:
-            for q in self.intent.quoted:
-                if _plain(q) and _plain(q) not in said:
-                    self.add('MISSING', f'you asked me to say "{q[:60]}", but my plan does '
-                             'not')
-        words = set(tokens(self.intent.text))
-        for n in self.steps:
-            text = n.arg('text')
-            if n.skill == 'say' and isinstance(text, str):
-                if _plain(text) in quoted or set(tokens(text)) <= words:
-                    continue
-                self.add('SAY', f'my plan would say "{text[:60]}", which you did not ask for',
-                         n.id)
-
-
-def _plain(text: str) -> str:
-    return ' '.join(tokens(text))
-
-
-def _ancestors(graph: PlanGraph) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for node in graph.nodes:  # program order: dependencies come first
-        seen = set()
-        for d in node.depends_on:
-            seen |= {d} | out.get(d, set())
-        out[node.id] = seen
-    return out
 
 
 def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
