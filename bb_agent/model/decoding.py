@@ -43,18 +43,6 @@ class DecodeOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Maps the mean token log-probability to a calibrated confidence: sigmoid(a * x + b)."""
-
-    a: float
-    b: float
-
-    def __call__(self, mean_logprob: float) -> float:
-        """Return the calibrated confidence in [0, 1]."""
-        return 1.0 / (1.0 + math.exp(-(self.a * mean_logprob + self.b)))
-
-
-@dataclass(frozen=True)
 class DecodeConfig:
     """Decoding settings (per domain; see config/)."""
 
@@ -100,8 +88,9 @@ class DecodeResult:
     outcome: DecodeOutcome
     tokens: list[int]
     text: str = ''
-    confidence: float = 0.0  # exp(mean log-prob of the chosen tokens), in (0, 1]
-    calibrated: float | None = None
+    # exp(mean log-prob of the chosen tokens), in (0, 1]: fluency, not faithfulness; the
+    # confidence deferral reads is bb_agent.core.intent.calibration's
+    confidence: float = 0.0
     hard_mask_from: int | None = None  # soft mode: step at which the breaker switched
     left_grammar: bool = False  # soft mode: a disallowed token was emitted
     steps: int = 0
@@ -116,14 +105,12 @@ class Decoder:
         new_constraint: returns a fresh :class:`GrammarConstraint` for one decode.
         eos_token: the EOS id.
         detokenize: token ids -> text.
-        calibration: optional confidence calibration from the checkpoint.
     """
 
     def __init__(self, backend: Backend, new_constraint: Callable[[], GrammarConstraint], *,
-                 eos_token: int, detokenize: Callable[[list[int]], str],
-                 calibration: Calibration | None = None) -> None:
+                 eos_token: int, detokenize: Callable[[list[int]], str]) -> None:
         self.backend, self.new_constraint = backend, new_constraint
-        self.eos, self.detokenize, self.calibration = eos_token, detokenize, calibration
+        self.eos, self.detokenize = eos_token, detokenize
         self._blank: torch.Tensor | None = None  # (V,) bool: whitespace-only tokens
 
     def length_control(self, scores: torch.Tensor, step: int, cfg: DecodeConfig) -> torch.Tensor:
@@ -159,8 +146,6 @@ class Decoder:
         if result.logprobs:
             mean = sum(result.logprobs) / len(result.logprobs)
             result.confidence = math.exp(mean)
-            if self.calibration is not None:
-                result.calibrated = self.calibration(mean)
         return result
 
     def accepting_prefix(self, tokens: list[int]) -> int:

@@ -4,14 +4,13 @@ import time
 
 import lark
 import pytest
-import torch
 
 from bb_agent.core.dsl.grammar import load_grammar, specialise
 from bb_agent.core.dsl.json_grammar import endpoint_grammar
 from bb_agent.core.schema import load_schema
 from bb_agent.model.backends import TorchBackend
 from bb_agent.model.constraint import GrammarConstraint
-from bb_agent.model.decoding import Calibration, DecodeConfig, DecodeOutcome, Decoder
+from bb_agent.model.decoding import DecodeConfig, DecodeOutcome, Decoder
 from tests.model.faults import BrokenBackend, GrammarHostileBackend, SlowBackend, TemptedBackend
 
 
@@ -136,20 +135,6 @@ def test_when_temperature_annealed_expect_schedule_from_start_to_end(schedule, f
     assert all(a >= b for a, b in zip(temps, temps[1:], strict=False))
 
 
-def test_when_checkpoint_has_calibration_expect_calibrated_confidence(tiny_builder,
-                                                                     hf_tokenizer, llg):
-    decoder = _decoder(TorchBackend(tiny_builder, device='cpu'), llg,
-                       GRAMMARS['api_json:create_ticket'], hf_tokenizer,
-                       calibration=Calibration(a=2.0, b=1.0))
-    result = decoder.generate([0], DecodeConfig(greedy=True, **SWEEP))
-    mean = sum(result.logprobs) / len(result.logprobs)
-    assert result.confidence == pytest.approx(torch.tensor(mean).exp().item())
-    assert result.calibrated == pytest.approx(1 / (1 + torch.tensor(-(2 * mean + 1)).exp()
-                                                   .item()))
-
-
-@pytest.mark.parametrize('bad', [dict(mode='loose'), dict(max_tokens=0), dict(timeout_s=0),
-                                 dict(temperature_end=0), dict(num_beams=0)])
 def test_when_decode_config_invalid_expect_value_error(bad):
     with pytest.raises(ValueError):
         DecodeConfig(**bad)

@@ -12,13 +12,13 @@ import os
 from pathlib import Path
 
 import pytest
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
 
 from bb_agent.clients.supervisor import Supervisor
 from bb_agent.core.intent.natural import load_natural
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
-from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
@@ -66,7 +66,7 @@ def ask(ros, text, actor='tester', session=''):
 
 
 def ran(ros, result) -> list[str]:
-    """The skills the executor dispatched for this request's plan."""
+    """Return the skills the executor dispatched for this request's plan."""
     return sorted({s.skill for s in ros.exec_status if s.plan_id == result.plan.plan_id
                    and s.state == NodeStatus.STATE_RUNNING})
 

@@ -165,8 +165,12 @@ class _Gate(ValueChecks):
                     {'x', 'y', 'z'} & set(self.intent.words):
                 self.add('UNGROUNDED', f'my plan moves to a position you did not give '
                          f'({describe(node, self.schema)})', node.id)
+        conditions = {i for n in self.graph.nodes if n.is_branch for i in cond_ids(n.cond)}
         for mention, obj in g.named:
-            if obj not in used and not mention.in_condition:
+            if mention.in_condition and obj not in conditions:
+                self.add('UNUSED', f'your condition is about the {obj.replace("_", " ")}, but '
+                         "my plan's is not")
+            elif obj not in used and not mention.in_condition:
                 self.add('UNUSED', f'you mentioned the {obj.replace("_", " ")}, but my plan '
                          'does not act on it')
 
@@ -213,7 +217,7 @@ def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
                            'I cannot tell whether this plan is what you asked. Should I?')
     gate = _Gate(parse_request(request, schema.lexicon), graph, world, schema, list(history))
     for check in (gate.skills, gate.repeats, gate.objects, gate.values, gate.modifiers, gate.order,
-                  gate.enums, gate.fast, gate.say):
+                  gate.enums, gate.unasked, gate.say):
         check()
     if not gate.out:
         return GateVerdict(True)

@@ -113,22 +113,39 @@ class ValueChecks:
                     self.add('VALUE', f'you said {" or ".join(sorted(said))}, but my plan '
                              f'uses {arg_name} {" and ".join(sorted({v.name for v in values}))}')
 
-    def fast(self) -> None:
-        """Flag a fast step (a speed in the quickly class) that its clause did not ask for."""
-        fast = [(name, m) for name, m in self.lex.modifiers.items()
-                if m.arg == 'speed' and m.min is not None]
-        if not fast:
-            return
-        name, mod = fast[0]
-        asked = {c for n, c in self.intent.modifiers if n == name} | {
-            c for a, c in self.intent.amounts if a.dimension == 'speed' and a.value >= mod.min}
-        allowed = {n.id for c in asked for n in (self.scope(c) or self.steps)}
-        for n in self.steps:
-            args = self.schema.skills[n.skill].args
-            v = written_si(n, 'speed', self.schema) if 'speed' in args else None
-            if v is not None and v >= mod.min - 1e-9 and n.id not in allowed:
-                self.add('MODIFIER', f'my plan would {describe(n, self.schema)} at {v:g} m/s, '
-                         'faster than you asked', n.id)
+    def unasked(self) -> None:
+        """Flag a written value in a modifier's class (fast, slow, gentle) nobody asked for.
+
+        Near a person the slow class is the checker's own rule (the near-human limit), not
+        a manner anyone has to ask for.
+        """
+        slow_ok = bool(self.world.humans()) and self.schema.safety is not None
+        for name, mod in self.lex.modifiers.items():
+            asked = {c for n, c in self.intent.modifiers if n == name} | {
+                c for a, c in self.intent.amounts if self._in_class(a.value, mod) and
+                a.dimension == UNITS[self._unit(mod.arg)][0]}
+            allowed = {n.id for c in asked for n in (self.scope(c) or self.steps)}
+            for n in self.steps:
+                if mod.arg not in self.schema.skills[n.skill].args or n.id in allowed:
+                    continue
+                v = written_si(n, mod.arg, self.schema)
+                if v is None or not self._in_class(v, mod):
+                    continue
+                if slow_ok and mod.arg == 'speed' and mod.max is not None and \
+                        v <= self.schema.safety.max_speed_near_human_mps + 1e-9:
+                    continue
+                self.add('MODIFIER', f'my plan would {describe(n, self.schema)} with '
+                         f'{mod.arg} {v:g} {self._unit(mod.arg)} ({name}), which you did not '
+                         'ask for', n.id)
+
+    @staticmethod
+    def _in_class(value: float, mod) -> bool:
+        return (mod.max is not None and value <= mod.max + 1e-9) or \
+            (mod.min is not None and value >= mod.min - 1e-9)
+
+    def _unit(self, arg: str) -> str:
+        return next(a.unit for s in self.schema.skills.values() for n, a in s.args.items()
+                    if n == arg and a.unit)
 
     def say(self) -> None:
         """Flag it unless: every quoted text is said, and nothing unworded is."""
