@@ -135,6 +135,8 @@ def test_when_temperature_annealed_expect_schedule_from_start_to_end(schedule, f
     assert all(a >= b for a, b in zip(temps, temps[1:], strict=False))
 
 
+@pytest.mark.parametrize('bad', [dict(mode='loose'), dict(max_tokens=0), dict(timeout_s=0),
+                                 dict(temperature_end=0), dict(num_beams=0)])
 def test_when_decode_config_invalid_expect_value_error(bad):
     with pytest.raises(ValueError):
         DecodeConfig(**bad)

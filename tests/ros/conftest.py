@@ -32,3 +32,30 @@ def rclpy_context(monkeypatch):
     rclpy.init(context=ctx, args=['--ros-args', '--log-level', 'fatal'])
     yield ctx
     rclpy.try_shutdown(context=ctx)
+
+
+@pytest.fixture(scope='module')
+def approval_key(tmp_path_factory):
+    """Give this module's stack an approval key file of its own (the env var, undone after)."""
+    mp = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp('key') / 'approval.key'
+    mp.setenv('BB_AGENT_APPROVAL_KEY_FILE', str(path))
+    yield path
+    mp.undo()
+
+
+@pytest.fixture(scope='module')
+def supervised():
+    """Return a function that brings up ``bb-agent up``'s stack with overrides (stopped after)."""
+    from bb_agent.clients.supervisor import Supervisor
+    started = []
+
+    def start(overrides: dict):
+        s = Supervisor(overrides=overrides, quiet=True)
+        started.append(s)
+        s.start()
+        assert s.wait_ready(180), [c.spec.name for c in s.children if not c.ready.is_set()]
+        return s
+    yield start
+    for s in started:
+        s.stop()

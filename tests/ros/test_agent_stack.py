@@ -20,7 +20,6 @@ import urllib.request
 
 import pytest
 
-from bb_agent.clients.supervisor import Supervisor
 from bb_agent.core.api_access import hash_token
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
@@ -54,21 +53,8 @@ OVERRIDES = {'builder': {'timeout_s': 0.05, 'fault_stall_s': 0.1},
 
 
 @pytest.fixture(scope='module')
-def stack(tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.setenv('BB_AGENT_APPROVAL_KEY_FILE',
-                              str(tmp_path_factory.mktemp('key') / 'approval.key'))
-    s = Supervisor(overrides=OVERRIDES, quiet=True)
-    s.start()
-    assert s.wait_ready(180), [c.spec.name for c in s.children if not c.ready.is_set()]
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope='module')
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+def stack(approval_key, supervised):
+    return supervised(OVERRIDES)
 
 
 @pytest.fixture(scope='module')

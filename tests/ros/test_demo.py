@@ -10,19 +10,10 @@ pytestmark = pytest.mark.ros
 
 
 @pytest.fixture(scope='module')
-def demo(tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.setenv('BB_AGENT_APPROVAL_KEY_FILE',
-                              str(tmp_path_factory.mktemp('key') / 'approval.key'))
+def demo(tmp_path_factory, approval_key):
     report = tmp_path_factory.mktemp('report')
     ok, results = run_demo(report)
     return ok, results, report
-
-
-@pytest.fixture(scope='module')
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 @pytest.mark.parametrize('index', range(len(SCENARIO)))

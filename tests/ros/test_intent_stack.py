@@ -15,7 +15,6 @@ import pytest
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from bb_agent.clients.supervisor import Supervisor
 from bb_agent.core.intent.natural import load_natural
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
@@ -27,21 +26,8 @@ F = HandleRequest.Feedback
 
 
 @pytest.fixture(scope='module')
-def stack(tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.setenv('BB_AGENT_APPROVAL_KEY_FILE',
-                              str(tmp_path_factory.mktemp('key') / 'approval.key'))
-    s = Supervisor(overrides={'sim_robot': {'time_scale': 4.0}}, quiet=True)
-    s.start()
-    assert s.wait_ready(180), [c.spec.name for c in s.children if not c.ready.is_set()]
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope='module')
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+def stack(approval_key, supervised):
+    return supervised({'sim_robot': {'time_scale': 4.0}})
 
 
 @pytest.fixture(scope='module')

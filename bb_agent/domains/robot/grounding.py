@@ -28,7 +28,10 @@ def grounding_question(request: str, world: World, schema: DomainSchema | None =
     intent = parse_request(request, schema.lexicon)
     objects = [o for o in actionable(world) if o.kind != 'bin']
     names = ', '.join(o.id.replace('_', ' ') for o in objects) or 'nothing'
-    for m in intent.mentions:
+    colours = set(schema.lexicon.colours)
+    # "the usual thing" names nothing: a mention needs a kind or a colour to be one
+    specific = [m for m in intent.mentions if m.kind or colours & set(m.adjectives)]
+    for m in specific:
         if m.negated:
             continue
         ids = resolve(m, world, schema.lexicon)
@@ -39,6 +42,6 @@ def grounding_question(request: str, world: World, schema: DomainSchema | None =
         if len(ids) > 1 and not m.plural:
             options = ' or '.join(i.replace('_', ' ') for i in ids)
             return f'Which {what} do you mean: {options}?'
-    if not intent.mentions and VAGUE & set(intent.words):
+    if not specific and VAGUE & set(intent.words):
         return f'I can see: {names}. What should I do, and with which object?'
     return None
