@@ -130,9 +130,31 @@ def normalise_numbers(text: str) -> str:
     return _NUMBER_RUN.sub(repl, text)
 
 
+_DECIMAL_COMMA = re.compile(r'(?<![\d.,])(\d+),(\d{1,2})(?![\d,])')
+_THOUSANDS = re.compile(r'(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])')
+# "5 metres a second", "5 m/sec", "5 cm per sec": one spelling per speed unit
+_PER_SECOND = re.compile(r'\b(m|meters?|metres?|cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)'
+                         r'\s*(?:per|a|/)\s*(?:second|sec|s)\b', re.IGNORECASE)
+_SPEED_UNIT = {'m': 'm/s', 'cm': 'cm/s', 'mm': 'mm/s'}
+
+
+def _per_second(match: re.Match) -> str:
+    head = match.group(1).lower()
+    key = 'cm' if head.startswith(('cm', 'cent')) else 'mm' if head.startswith(
+        ('mm', 'milli')) else 'm'
+    return _SPEED_UNIT[key]
+
+
+def normalise(text: str) -> str:
+    """Return ``text`` with speed units, digit groups and number words in one spelling."""
+    norm = normalise_numbers(_PER_SECOND.sub(_per_second, text))
+    norm = _THOUSANDS.sub(lambda m: m.group(1).replace(',', ''), norm)
+    return _DECIMAL_COMMA.sub(r'\1.\2', norm)  # "1,5 s" (a decimal comma)
+
+
 def amounts(text: str) -> list[Amount]:
     """Return every explicit quantity in ``text``, in order of appearance."""
-    norm = normalise_numbers(text)
+    norm = normalise(text)
     out: list[Amount] = []
     last_end = 0
     for match in _QUANTITY.finditer(norm):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import re
 
 from bb_agent.core.intent.lexicon import Lexicon, match_phrases, tokens
-from bb_agent.core.intent.quantities import UNIT_PHRASES, Amount, amounts, normalise_numbers
+from bb_agent.core.intent.quantities import UNIT_PHRASES, Amount, amounts, normalise
 
 _QUOTED = re.compile(r'"([^"]{0,400})"|“([^”]{0,400})”|\'([^\']{2,400})\'(?!\w)')
 DETERMINERS = frozenset({'the', 'a', 'an', 'that', 'this', 'these', 'those', 'my', 'your',
@@ -152,7 +152,7 @@ def _strip_quotes(text: str) -> tuple[str, tuple[str, ...]]:
 def parse_request(text: str, lex: Lexicon) -> Intent:
     """Return the :class:`Intent` of ``text`` under the domain's lexicon."""
     stripped, quoted = _strip_quotes(text)
-    stripped = normalise_numbers(stripped)
+    stripped = normalise(stripped)
     verbs, connectors, negations = _tables(lex)
     # Sentences first (order between them), then connectors within each.
     intent = Intent(text, [], quoted, correction=bool(CORRECTION.match(text)),
