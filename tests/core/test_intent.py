@@ -138,6 +138,7 @@ def test_when_request_has_quantities_expect_them_in_si_units(text, found):
      's1 = scan(region=table);\ns2 = pick(object=green_ball);\n', 'UNREQUESTED'),
     ('Is the red cup in bin A?', PICK_PLACE, 'UNREQUESTED'),  # a question moves nothing
     ('Hello!', 's1 = home();\n', 'UNREQUESTED'),
+    ('Put the red cup in bin A.', 'repeat 3 {\n' + PICK_PLACE + '}\n', 'UNREQUESTED'),
     ('Move to bin A.', 's1 = move_to(pose={x=0.4, y=0.1, z=0.3});\n', 'UNGROUNDED'),
 ])
 def test_when_plan_is_compared_with_request_expect_mismatch_class(text, program, code):

@@ -126,6 +126,13 @@ class _Gate(ValueChecks):
         if any(a.dimension == 'count' for a, _ in self.intent.amounts) or \
                 {'again', 'both', 'each', 'twice'} & set(self.intent.words):
             return
+        copies: dict[str, list[PlanNode]] = {}
+        for n in self.steps:  # a repeat block's copies share their written step id
+            copies.setdefault(n.step_id, []).append(n)
+        for nodes in copies.values():
+            if len(nodes) > 1:
+                self.add('UNREQUESTED', f'my plan would {describe(nodes[0], self.schema)} '
+                         f'{len(nodes)} times; you did not ask for a repeat', nodes[0].id)
         needed = {s for a in self.intent.actions for s in a.skills
                   for s in (self.lex.skills[s].needs if s in self.lex.skills else ())}
         groups: dict[tuple, set[str]] = {}
