@@ -4,11 +4,13 @@
   (while it runs, or within ``ttl_s`` after) gets the first one's result, never a second
   execution.
 - :class:`Sessions`: history per (actor, session); one actor never sees another's.
+- :class:`Confirmations`: the plan the intent gate asked about, taken by a "yes".
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+import re
 import threading
 import time
 
@@ -62,3 +64,38 @@ class Sessions:
             turns = self._history.setdefault((actor, session), [])
             turns.append(line)
             del turns[:-self.max_turns]
+
+
+class Confirmations:
+    """The plan the gate asked about, per (actor, session), until a "yes" or anything else.
+
+    The agent offers a plan when it defers on an intent mismatch; the requester's next
+    request in the same session takes it if it is an affirmative ("yes", "go ahead", "do
+    it"), within ``ttl_s``. Any other request drops it: a confirmation answers one question.
+    """
+
+    AFFIRMATIVE = re.compile(
+        r"^\s*(?:(?:yes|yeah|yep|yup|sure|ok|okay|correct|right|affirmative|confirmed|"
+        r"please|do it|go ahead|do that|go for it|that's fine|that is fine|fine|sounds good)"
+        r"[\s,.!]*)+$", re.IGNORECASE)
+
+    def __init__(self, *, ttl_s: float = 120.0, clock=time.monotonic) -> None:
+        self.ttl_s, self.clock = ttl_s, clock
+        self.lock = threading.Lock()
+        self._offers: dict[tuple[str, str], tuple[float, object]] = {}
+
+    def offer(self, actor: str, session: str, plan) -> None:
+        """Remember ``plan`` as the answer to a "yes" from this actor and session."""
+        if self.ttl_s > 0:
+            with self.lock:
+                self._offers[(actor, session)] = (self.clock(), plan)
+
+    def take(self, actor: str, session: str, text: str):
+        """Return the offered plan if ``text`` confirms it in time; drop the offer anyway."""
+        with self.lock:
+            offered = self._offers.pop((actor, session), None)
+        if offered is None or not self.AFFIRMATIVE.match(text):
+            return None
+        at, plan = offered
+        return plan if self.clock() - at <= self.ttl_s else None
+

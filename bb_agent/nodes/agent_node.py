@@ -32,7 +32,7 @@ from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.core.requests import IdempotencyStore, Sessions
+from bb_agent.core.requests import Confirmations, IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
 from bb_agent.nodes.agent_intent import anchor_stage, conform_stage
 from bb_agent.nodes.latest import LiveWorld
@@ -63,6 +63,8 @@ PARAMS = (
           choices=('defer', 'operator')),
     Param('world_max_age_s', 2.0, 'the intent gate needs a world state this fresh (s)',
           0.05, 60.0),
+    Param('confirm_ttl_s', 120.0, 'a "yes" to the gate\'s question counts this long after it '
+          '(s; 0 = never: every mismatch stays deferred)', 0.0, 3600.0),
 )
 R = HandleRequest.Result
 F = HandleRequest.Feedback
@@ -88,6 +90,7 @@ class AgentNode(Node):
                      callback_group=self.offload.group)
         self.keys = IdempotencyStore(ttl_s=self.p['idempotency_ttl_s'])
         self.sessions = Sessions()
+        self.confirmations = Confirmations(ttl_s=self.p['confirm_ttl_s'])
         self.pending: dict[str, tuple[threading.Event, list]] = {}
         self.lock = threading.Lock()
         path = self.p['ledger_path'] or os.path.join(
@@ -197,25 +200,33 @@ class AgentNode(Node):
         if decided is not None:
             self.sessions.add(goal.actor_id, goal.session_id, goal.text)
             return decided
-        self._feedback(handle, cid, F.STAGE_PROPOSING, 0.1, 'asking the builder')
-        proposal = self._call(self.propose, ProposePlan.Request(
-            goal=goal.text, domain=goal.domain, actor_id=goal.actor_id,
-            session_id=goal.session_id, correlation_id=cid,
-            context_json=json.dumps({'history': history, 'extra': goal.context_json})),
-            self.p['propose_timeout_s'])
-        if proposal is None:
-            return end(R.OUTCOME_UNAVAILABLE, 600, 'the builder did not answer')
-        self.sessions.add(goal.actor_id, goal.session_id, goal.text)
-        if proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED:
-            result.deferred = True
-            result.clarification_question = proposal.clarification_question
-            return end(R.OUTCOME_DEFERRED, proposal.error_code, proposal.error_msg or
-                       'deferred to a human')
-        if proposal.outcome == ProposePlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no world
-            return end(R.OUTCOME_UNAVAILABLE, proposal.error_code, proposal.error_msg)
-        if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED:
-            return end(R.OUTCOME_FAILED, proposal.error_code, proposal.error_msg)
-        plan = proposal.plan
+        confirmed = self.confirmations.take(goal.actor_id, goal.session_id, goal.text)
+        if confirmed is not None:  # "yes" to the gate's question: the plan it asked about
+            self.sessions.add(goal.actor_id, goal.session_id, goal.text)
+            self.ledger.record('confirmed', correlation_id=cid, program=confirmed.program)
+            plan, confidence = confirmed, 1.0
+        else:
+            self._feedback(handle, cid, F.STAGE_PROPOSING, 0.1, 'asking the builder')
+            proposal = self._call(self.propose, ProposePlan.Request(
+                goal=goal.text, domain=goal.domain, actor_id=goal.actor_id,
+                session_id=goal.session_id, correlation_id=cid,
+                context_json=json.dumps({'history': history, 'extra': goal.context_json})),
+                self.p['propose_timeout_s'])
+            if proposal is None:
+                return end(R.OUTCOME_UNAVAILABLE, 600, 'the builder did not answer')
+            self.sessions.add(goal.actor_id, goal.session_id, goal.text)
+            if proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED:
+                result.deferred = True
+                result.clarification_question = proposal.clarification_question
+                if proposal.error_code == ErrorCode.INTENT_MISMATCH and proposal.plan.program:
+                    self.confirmations.offer(goal.actor_id, goal.session_id, proposal.plan)
+                return end(R.OUTCOME_DEFERRED, proposal.error_code, proposal.error_msg or
+                           'deferred to a human')
+            if proposal.outcome == ProposePlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no world
+                return end(R.OUTCOME_UNAVAILABLE, proposal.error_code, proposal.error_msg)
+            if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED:
+                return end(R.OUTCOME_FAILED, proposal.error_code, proposal.error_msg)
+            plan, confidence = proposal.plan, proposal.confidence
         result.plan = plan
         self._feedback(handle, cid, F.STAGE_CHECKING, 0.3, f'checking:\n{plan.program}')
         verdict = self._call(self.check, CheckPlan.Request(plan=plan, repair=True),
@@ -239,16 +250,18 @@ class AgentNode(Node):
         if verdict.repaired:
             self._feedback(handle, cid, F.STAGE_REPAIRING, 0.4,
                            'repaired: ' + '; '.join(verdict.repairs))
-        gate = conform_stage(self, handle, cid, goal, plan, history)
+        gate = None if confirmed is not None else conform_stage(self, handle, cid, goal, plan,
+                                                                 history)
         mismatch = gate is not None and not gate.ok
         if mismatch and self.p['on_mismatch'] == 'defer':
+            self.confirmations.offer(goal.actor_id, goal.session_id, plan)
             result.deferred, result.clarification_question = True, gate.question
             return end(R.OUTCOME_DEFERRED, ErrorCode.INTENT_MISMATCH,
                        'the plan does not match the request: ' +
                        '; '.join(m.message for m in gate.mismatches))
         if goal.dry_run:
             return end(R.OUTCOME_SUCCEEDED, 0, '')
-        if mismatch or self._needs_operator(plan, proposal.confidence):
+        if mismatch or self._needs_operator(plan, confidence):
             why = f' (the plan does not match the request: {gate.question})' if mismatch else ''
             self._feedback(handle, cid, F.STAGE_AWAITING_APPROVAL, 0.45,
                            f'waiting for an operator (approve {cid}){why}')

@@ -182,6 +182,11 @@ class BuilderNode(LifecycleNode):
             response.outcome = CODE_TO_OUTCOME.get(prop.error_code, Resp.OUTCOME_FAILED)
         elif prop.deferred:
             response.outcome = Resp.OUTCOME_DEFERRED
+            if prop.error_code == ErrorCode.INTENT_MISMATCH and prop.candidate:
+                # the plan the gate's question is about: the agent runs it on a "yes"
+                response.plan = PlanGraph(plan_id=str(uuid.uuid4()), domain=request.domain,
+                                          program=prop.candidate,
+                                          schema_hash=self.checker.schema(request.domain).sha256)
         else:
             response.outcome = Resp.OUTCOME_SUCCEEDED
             schema = self.checker.schema(request.domain)

@@ -119,3 +119,18 @@ def test_when_a_request_asks_to_stop_expect_stop_latched_through_the_monitor(ros
     assert not any(f.stage == F.STAGE_PROPOSING for f in feedback)
     assert ros.wait_until(lambda: any(m.data for m in ros.estop), 5.0)
     ros.ready_to_move(timeout=30.0)  # an operator resets; the next case starts clean
+
+
+def test_when_the_requester_says_yes_to_the_gate_question_expect_that_plan_to_run(ros):
+    first, _ = ask(ros, 'Pick up the red cup.', session='confirm')
+    if first.outcome == R.OUTCOME_SUCCEEDED:  # the model wrote just the pick
+        assert ran(ros, first) == ['pick']
+        return
+    assert first.outcome == R.OUTCOME_DEFERRED and first.error_code == 205, first.error_msg
+    other, _ = ask(ros, 'yes', session='someone-else')  # another session confirms nothing
+    assert other.outcome != R.OUTCOME_SUCCEEDED or not ran(ros, other)
+    answer, _ = ask(ros, 'Yes, go ahead.', session='confirm')
+    assert answer.outcome == R.OUTCOME_SUCCEEDED, answer.error_msg
+    assert set(ran(ros, answer)) >= {'pick'}
+    again, _ = ask(ros, 'yes', session='confirm')  # one yes answers one question
+    assert not ran(ros, again)

@@ -98,3 +98,26 @@ def test_when_a_request_uses_can_expect_the_question_only_for_the_noun(request_t
     from bb_agent.domains.robot.grounding import grounding_question
     got = grounding_question(request_text, load_world(config_path('worlds', 'tabletop.json')))
     assert (got is None) if question is None else question in got
+
+
+@pytest.mark.parametrize('text,taken', [
+    ('yes', True), ('Yes, go ahead.', True), ('ok do it', True), ('sure!', True),
+    ('yes and also push the ball', False), ('no', False), ('put it in bin B', False),
+])
+def test_when_an_offer_is_answered_expect_only_an_affirmative_to_take_it(text, taken):
+    from bb_agent.core.requests import Confirmations
+    offers = Confirmations(ttl_s=10.0)
+    offers.offer('me', 's', 'PLAN')
+    assert (offers.take('me', 's', text) == 'PLAN') is taken
+    assert offers.take('me', 's', 'yes') is None  # one answer per offer
+
+
+def test_when_an_offer_is_old_or_from_another_session_expect_nothing_taken():
+    from bb_agent.core.requests import Confirmations
+    now = [0.0]
+    offers = Confirmations(ttl_s=10.0, clock=lambda: now[0])
+    offers.offer('me', 's', 'PLAN')
+    assert offers.take('me', 'other', 'yes') is None
+    assert offers.take('you', 's', 'yes') is None
+    now[0] = 11.0
+    assert offers.take('me', 's', 'yes') is None
