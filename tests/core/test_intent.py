@@ -140,6 +140,11 @@ def test_when_request_has_quantities_expect_them_in_si_units(text, found):
     ('Hello!', 's1 = home();\n', 'UNREQUESTED'),
     ('Put the red cup in bin A.', 'repeat 3 {\n' + PICK_PLACE + '}\n', 'UNREQUESTED'),
     ('Move to bin A.', 's1 = move_to(pose={x=0.4, y=0.1, z=0.3});\n', 'UNGROUNDED'),
+    ('Push the red cup.', 's1 = push(object=red_cup, direction=back, distance=3 cm);\n',
+     'VALUE'),  # which way was never said
+    ('Put everything in bin A.', 's1 = pick(object=green_ball);\n'
+                                 's2 = place(object=green_ball, target=bin_a);\n', 'MISSING'),
+    ('Put the red cup in bin A unless you are holding something.', PICK_PLACE, 'MISSING'),
 ])
 def test_when_plan_is_compared_with_request_expect_mismatch_class(text, program, code):
     verdict = conform_program(text, program, WORLD, SCHEMA)

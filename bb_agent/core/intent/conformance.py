@@ -29,7 +29,7 @@ from bb_agent.core.dsl import program as p
 from bb_agent.core.intent.gate_values import ValueChecks
 from bb_agent.core.intent.grounding import Grounded, ground
 from bb_agent.core.intent.plan_facts import ancestors, cond_ids, describe, expand, ids_of
-from bb_agent.core.intent.request import Intent, parse_request
+from bb_agent.core.intent.request import CONDITIONS, Intent, parse_request
 from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import World
 
@@ -86,6 +86,23 @@ class _Gate(ValueChecks):
     def add(self, code: str, message: str, node_id: str = '') -> None:
         if all(m.message != message for m in self.out):
             self.out.append(Mismatch(code, message, node_id))
+
+    def unsaid(self) -> None:
+        """Flag a motion whose required choice (a direction) the request never made."""
+        words = set(self.intent.words)
+        for node in self.steps:
+            spec = self.schema.skills.get(node.skill)
+            if spec is None or not spec.moves:
+                continue
+            for name, arg in spec.args.items():
+                if arg.type != 'enum' or not arg.required or not isinstance(
+                        node.arg(name), p.Symbol):
+                    continue
+                if not any(v in words or set(self.lex.enum_words.get(v, ())) & words
+                           for v in arg.values):
+                    self.add('VALUE', f'you did not say which {name} '
+                             f'({" or ".join(arg.values)}); my plan would '
+                             f'{describe(node, self.schema)} {node.arg(name).name}', node.id)
 
     def skills(self) -> None:
         for node in self.steps:
@@ -172,6 +189,21 @@ class _Gate(ValueChecks):
                     {'x', 'y', 'z'} & set(self.intent.words):
                 self.add('UNGROUNDED', f'my plan moves to a position you did not give '
                          f'({describe(node, self.schema)})', node.id)
+        movers = {s for s, spec in self.schema.skills.items() if spec.moves and 'object' in
+                  spec.args}
+        said_all = [a for a in self.intent.actions if a.clause in self.intent.everything_in
+                    and not a.negated and not a.implied and movers & a.skills]
+        if said_all and not self.intent.question:
+            objects = [o.id for o in self.world.objects if o.kind not in
+                       ('bin', 'human', 'obstacle', 'table') and o.id not in g.negated]
+            left = [o for o in objects if o not in used]
+            if left and used:
+                self.add('MISSING', 'you asked for everything, but my plan leaves the ' +
+                         ', the '.join(o.replace('_', ' ') for o in left))
+        if CONDITIONS & set(self.intent.words) and not any(
+                n.is_branch for n in self.graph.nodes):
+            self.add('MISSING', 'you asked me to do it only under a condition, but my plan '
+                     'does not check one')
         conditions = {i for n in self.graph.nodes if n.is_branch for i in cond_ids(n.cond)}
         for mention, obj in g.named:
             if mention.in_condition and obj not in conditions:
@@ -223,8 +255,8 @@ def conform(request: str, graph: PlanGraph, world: World, schema: DomainSchema,
                                             'lexicon to judge intent by')],
                            'I cannot tell whether this plan is what you asked. Should I?')
     gate = _Gate(parse_request(request, schema.lexicon), graph, world, schema, list(history))
-    for check in (gate.skills, gate.repeats, gate.objects, gate.values, gate.modifiers, gate.order,
-                  gate.enums, gate.unasked, gate.say):
+    for check in (gate.skills, gate.repeats, gate.objects, gate.unsaid, gate.values,
+                  gate.modifiers, gate.order, gate.enums, gate.unasked, gate.say):
         check()
     if not gate.out:
         return GateVerdict(True)

@@ -95,6 +95,7 @@ class Intent:
     order: list[tuple[int, int]] = field(default_factory=list)  # clause i before clause j
     clauses: int = 1
     everything: bool = False
+    everything_in: set[int] = field(default_factory=set)  # clauses that say "everything"
     pronoun: bool = False
     correction: bool = False
     word_clauses: list[int] = field(default_factory=list)  # the clause of each word
@@ -237,6 +238,7 @@ def _span(start, end, tag, value, words, at, intent: Intent, clause: int, first:
         intent.modifiers.append((value, clause))
     elif tag == 'all':
         intent.everything = True
+        intent.everything_in.add(clause)
     elif tag == 'pron':
         intent.pronoun = True
     if tag != 'verb':
