@@ -60,7 +60,7 @@ PARAMS = (
           1.0, 86400.0),
     Param('on_mismatch', 'defer', 'a checked plan that does not match its request: defer '
           "(ask the requester the gate's question) or operator (an operator decides)",
-          choices=('defer', 'operator')),
+          choices=('defer', 'operator'), live=True),
     Param('world_max_age_s', 2.0, 'the intent gate needs a world state this fresh (s)',
           0.05, 60.0),
     Param('confirm_ttl_s', 120.0, 'a "yes" to the gate\'s question counts this long after it '
@@ -76,7 +76,8 @@ class AgentNode(Node):
 
     def __init__(self) -> None:
         super().__init__('agent')
-        self.p = declare(self, PARAMS)
+        # Live parameters are read per request: setting one applies to the next request.
+        self.p = declare(self, PARAMS, lambda changes: '')
         self.offload = Offload(self)
         self.propose = self.create_client(ProposePlan, 'propose')
         self.check = self.create_client(CheckPlan, 'check')
@@ -215,16 +216,20 @@ class AgentNode(Node):
             if proposal is None:
                 return end(R.OUTCOME_UNAVAILABLE, 600, 'the builder did not answer')
             self.sessions.add(goal.actor_id, goal.session_id, goal.text)
-            if proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED:
+            questioned = proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED and \
+                proposal.error_code == ErrorCode.INTENT_MISMATCH and proposal.plan.program
+            if questioned and self.p['on_mismatch'] == 'operator':
+                pass  # the plan goes on to be checked; the gate then sends it to an operator
+            elif proposal.outcome == ProposePlan.Response.OUTCOME_DEFERRED:
                 result.deferred = True
                 result.clarification_question = proposal.clarification_question
-                if proposal.error_code == ErrorCode.INTENT_MISMATCH and proposal.plan.program:
+                if questioned:
                     self.confirmations.offer(goal.actor_id, goal.session_id, proposal.plan)
                 return end(R.OUTCOME_DEFERRED, proposal.error_code, proposal.error_msg or
                            'deferred to a human')
             if proposal.outcome == ProposePlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no world
                 return end(R.OUTCOME_UNAVAILABLE, proposal.error_code, proposal.error_msg)
-            if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED:
+            if proposal.outcome != ProposePlan.Response.OUTCOME_SUCCEEDED and not questioned:
                 return end(R.OUTCOME_FAILED, proposal.error_code, proposal.error_msg)
             plan, confidence = proposal.plan, proposal.confidence
         result.plan = plan

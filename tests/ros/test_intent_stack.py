@@ -134,3 +134,43 @@ def test_when_the_requester_says_yes_to_the_gate_question_expect_that_plan_to_ru
     assert set(ran(ros, answer)) >= {'pick'}
     again, _ = ask(ros, 'yes', session='confirm')  # one yes answers one question
     assert not ran(ros, again)
+
+
+def test_when_mismatches_go_to_an_operator_expect_approval_asked_and_a_rejection_honoured(ros):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    from bb_msgs.srv import OperatorDecision
+    setp = ros.node.create_client(SetParameters, 'agent/set_parameters')
+    approve = ros.node.create_client(OperatorDecision, 'approve')
+
+    def mode(value):
+        answer = ros.call(setp, SetParameters.Request(parameters=[Parameter(
+            name='on_mismatch', value=ParameterValue(type=ParameterType.PARAMETER_STRING,
+                                                     string_value=value))]))
+        assert answer.results[0].successful, answer.results[0].reason
+    mode('operator')
+    try:
+        waiting = []
+
+        def seen(fb):
+            if fb.feedback.stage == F.STAGE_AWAITING_APPROVAL:
+                waiting.append(fb.feedback)
+        goal = HandleRequest.Goal(text='Pick up the red cup.', domain='robot',
+                                  actor_id='tester', session_id='operator')
+        handle = ros.wait(ros.handle.send_goal_async(goal, feedback_callback=seen), 10)
+        future = handle.get_result_async()
+        if not ros.wait_until(lambda: waiting or future.done(), 60):
+            pytest.fail('neither an approval request nor a result')
+        if future.done():  # the model wrote only the pick: nothing to ask about
+            assert ran(ros, future.result().result) in ([], ['pick'])
+            return
+        assert 'does not match the request' in waiting[0].message
+        ros.call(approve, OperatorDecision.Request(correlation_id=waiting[0].correlation_id,
+                                                   approve=False, operator_id='op',
+                                                   reason='not what was asked'))
+        result = ros.wait(future, 30).result
+        assert result.outcome == R.OUTCOME_REJECTED and result.error_code == 402
+        assert not ran(ros, result)
+    finally:
+        mode('defer')
