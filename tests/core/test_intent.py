@@ -145,6 +145,7 @@ def test_when_request_has_quantities_expect_them_in_si_units(text, found):
     ('Put everything in bin A.', 's1 = pick(object=green_ball);\n'
                                  's2 = place(object=green_ball, target=bin_a);\n', 'MISSING'),
     ('Put the red cup in bin A unless you are holding something.', PICK_PLACE, 'MISSING'),
+    ('If you can, put the red cup in bin A.', PICK_PLACE, None),  # politeness, no condition
 ])
 def test_when_plan_is_compared_with_request_expect_mismatch_class(text, program, code):
     verdict = conform_program(text, program, WORLD, SCHEMA)

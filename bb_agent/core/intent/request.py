@@ -45,6 +45,11 @@ GENERIC_NOUNS = frozenset({'one', 'ones', 'thing', 'things', 'object', 'objects'
 LIGHT_VERBS = frozenset({'get', 'give', 'take', 'have', 'make', 'set', 'go', 'come', 'see'})
 NOUN_MARKERS = frozenset({'a', 'an', 'little', 'quick', 'small', 'gentle', 'slight', 'tiny',
                           'short', 'good', 'final'})
+# "if you can", "if it is not too much trouble": politeness, not a condition
+POLITE_IF = re.compile(r"\bif (?:you (?:can|could|would|will|don't mind|do not mind|wouldn't "
+                       r"mind|please|have a (?:moment|minute|second)|get a chance)|possible|"
+                       r"(?:it is|it's|that is|that's) (?:not too much trouble|ok(?:ay)?|"
+                       r"alright|possible|fine)|that works)\b[,]?", re.IGNORECASE)
 CONDITIONS = frozenset({'if', 'unless', 'whether'})
 _WORDS = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*|\d+(?:\.\d+)?|,")
 PLACE_PREPOSITIONS = frozenset({'in', 'into', 'inside', 'onto', 'on', 'to'})
@@ -152,7 +157,7 @@ def _strip_quotes(text: str) -> tuple[str, tuple[str, ...]]:
 
 def parse_request(text: str, lex: Lexicon) -> Intent:
     """Return the :class:`Intent` of ``text`` under the domain's lexicon."""
-    stripped, quoted = _strip_quotes(text)
+    stripped, quoted = _strip_quotes(POLITE_IF.sub(' ', text))
     stripped = normalise(stripped)
     verbs, connectors, negations = _tables(lex)
     # Sentences first (order between them), then connectors within each.
