@@ -31,6 +31,9 @@ def anchor_stage(agent, cid: str, goal, result, end):
         return None
     agent.ledger.record('anchor', correlation_id=cid, kind=decided.kind.value,
                        message=decided.message, matched=decided.matched)
+    if decided.kind is AnchorKind.STOP and goal.dry_run:  # a dry run changes nothing
+        return end(R.OUTCOME_STOPPED, ErrorCode.STOP_REQUESTED,
+                   decided.message + '; dry run: STOP would latch, nothing was latched')
     if decided.kind is AnchorKind.STOP:
         agent.stop_pub.publish(Empty())  # the robot stops at once, whoever latches
         answer = agent._call(agent.safety_stop, Trigger.Request(), 2.0)

@@ -174,3 +174,14 @@ def test_when_mismatches_go_to_an_operator_expect_approval_asked_and_a_rejection
         assert not ran(ros, result)
     finally:
         mode('defer')
+
+
+def test_when_a_stop_request_is_a_dry_run_expect_the_answer_and_no_latch(ros):
+    from bb_msgs.msg import SafetyStatus
+    status = ros.collect(SafetyStatus, 'safety/status')
+    goal = HandleRequest.Goal(text='Stop!', domain='robot', actor_id='tester', dry_run=True)
+    accepted, result = ros.run_action(ros.handle, goal, timeout=30)
+    assert accepted and result.outcome == R.OUTCOME_STOPPED and result.error_code == 404
+    assert 'nothing was latched' in result.error_msg
+    assert ros.wait_until(lambda: len(status) > 20, 5.0)
+    assert not any(s.latched for s in status[-20:])
