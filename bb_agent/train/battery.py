@@ -242,6 +242,7 @@ class Battery:
         every test split and test_natural are decided by both chains
         (:mod:`bb_agent.train.intent_eval`).
         """
+        from bb_agent.core.intent.calibration import Calibration
         from bb_agent.core.intent.natural import load_natural
         from bb_agent.core.schema import load_schema
         from bb_agent.train import intent_eval as ie
@@ -253,7 +254,6 @@ class Battery:
                                  note=f'val: {len(val)} requests') if val else None
         if cal is not None and self.cfg.write_calibration:
             cal.save(self.ckpt.folder)
-        from bb_agent.core.intent.calibration import Calibration
         cal = cal or Calibration()
         splits = {name: ie.rows_from_traces(self.traces.splits[name][:self.cfg.limit])
                   for name in self.traces.tests()}

@@ -69,7 +69,7 @@ def clean(text: str) -> str:
 
 def stop_words(text: str, lex: Lexicon) -> list[str]:
     """Return the stop phrases in ``text`` (empty when none)."""
-    table = {tuple(tokens(p)): p for p in lex.stop}
+    table = lex.stop_words
     words = tokens(clean(text).replace('’', "'"))
     found = [value for _, _, value in match_phrases(words, table)]
     # "s.t.o.p", "S T O P": letters spelled out one by one
@@ -91,33 +91,22 @@ def limits(schema: DomainSchema, skills: frozenset[str]) -> dict[str, Limit]:
     A dimension's bound is the widest argument range among those skills, capped by the
     safety limits (speed, force) and the schema's ``max_repeat`` (counts).
     """
-    names = [s for s in schema.skills if s in skills] or list(schema.skills)
-    if not any(a.unit for s in names for a in schema.skills[s].args.values()):
-        names = list(schema.skills)
+    caps = {} if schema.safety is None else {
+        'speed': (schema.safety.max_speed_mps, 'safety.max_speed_mps'),
+        'force': (schema.safety.max_force_n, 'safety.max_force_n')}
     out: dict[str, Limit] = {}
     for dim in ('speed', 'force', 'length', 'time'):
-        ranges = [(a.range, f'{s}.{arg}') for s in names
-                  for arg, a in schema.skills[s].args.items()
-                  if a.unit and a.range and UNITS[a.unit][0] == dim]
-        if not ranges:
-            ranges = [(a.range, f'{s}.{arg}') for s, spec in schema.skills.items()
-                      for arg, a in spec.args.items()
-                      if a.unit and a.range and UNITS[a.unit][0] == dim]
+        # (low, high in SI, argument) of every ranged argument of this dimension
+        every = [(a.range[0] * UNITS[a.unit][1], a.range[1] * UNITS[a.unit][1], f'{s}.{arg}')
+                 for s, spec in schema.skills.items() for arg, a in spec.args.items()
+                 if a.unit and a.range and UNITS[a.unit][0] == dim]
+        ranges = [r for r in every if r[2].split('.')[0] in skills] or every
         if not ranges:
             continue
-        factor = UNITS[next(a.unit for s in schema.skills.values() for a in s.args.values()
-                            if a.unit and UNITS[a.unit][0] == dim)][1]
-        low = min(ranges, key=lambda r: r[0][0])
-        high = max(ranges, key=lambda r: r[0][1])
-        lim = Limit(low[0][0] * factor, high[0][1] * factor, f'{low[1]} range',
-                    f'{high[1]} range')
-        cap = None
-        if schema.safety is not None and dim == 'speed':
-            cap = (schema.safety.max_speed_mps, 'safety.max_speed_mps')
-        if schema.safety is not None and dim == 'force':
-            cap = (schema.safety.max_force_n, 'safety.max_force_n')
-        if cap and cap[0] < lim.high:
-            lim = Limit(lim.low, cap[0], lim.name_low, cap[1])
+        low, high = min(ranges, key=lambda r: r[0]), max(ranges, key=lambda r: r[1])
+        lim = Limit(low[0], high[1], f'{low[2]} range', f'{high[2]} range')
+        if dim in caps and caps[dim][0] < lim.high:
+            lim = Limit(lim.low, caps[dim][0], lim.name_low, caps[dim][1])
         out[dim] = lim
     out['count'] = Limit(1, schema.max_repeat, 'at least once', 'max_repeat')
     return out

@@ -51,11 +51,6 @@ class GateVerdict:
     mismatches: list[Mismatch] = field(default_factory=list)
     question: str = ''
 
-    @property
-    def score(self) -> float:
-        """1.0 for a conforming plan, lower with each mismatch (a calibration feature)."""
-        return 1.0 if self.ok else max(0.0, 0.5 - 0.1 * (len(self.mismatches) - 1))
-
     def to_dict(self) -> dict:
         """JSON form (ledger, feedback)."""
         return {'ok': self.ok, 'mismatches': [m.__dict__ for m in self.mismatches],
@@ -69,7 +64,7 @@ class _Gate(ValueChecks):
         self.lex = schema.lexicon
         self.steps = [n for n in graph.nodes if not n.is_branch]
         self.grounded: Grounded = ground(intent, world, self.lex, history)
-        self.named = {s for a in intent.actions if not a.negated for s in a.skills}
+        self.named = set(intent.named_skills())
         if intent.correction and not [a for a in intent.actions if not a.implied]:
             for earlier in reversed(list(history)):  # "no, the blue one": the same actions
                 before = parse_request(earlier, self.lex)
@@ -82,6 +77,7 @@ class _Gate(ValueChecks):
         self.negated = {s for a in intent.actions if a.negated for s in a.skills} - self.named
         self.out: list[Mismatch] = []
         self.ancestors = ancestors(graph)
+        self._scopes: dict[int, list[PlanNode]] = {}
 
     def add(self, code: str, message: str, node_id: str = '') -> None:
         if all(m.message != message for m in self.out):
@@ -215,6 +211,11 @@ class _Gate(ValueChecks):
 
     def scope(self, clause: int) -> list[PlanNode]:
         """Return the steps answering a clause: its skills, on its objects if it names any."""
+        if clause not in self._scopes:  # read by several checks, per clause
+            self._scopes[clause] = self._scope(clause)
+        return self._scopes[clause]
+
+    def _scope(self, clause: int) -> list[PlanNode]:
         actions = [a for a in self.intent.actions if a.clause == clause and not a.negated
                    and not a.implied]
         if not actions:
@@ -230,6 +231,7 @@ class _Gate(ValueChecks):
                   not ids_of(n, self.schema)]
             steps = on or steps
         return steps
+
     def order(self) -> None:
         before = self.ancestors
         for first, then in self.intent.order:

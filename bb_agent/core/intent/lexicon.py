@@ -100,6 +100,11 @@ class Lexicon(StrictModel):
         return out
 
     @functools.cached_property
+    def stop_words(self) -> dict[tuple[str, ...], str]:
+        """Stop phrase (token tuple) -> the phrase as written."""
+        return {tuple(tokens(p)): p for p in self.stop}
+
+    @functools.cached_property
     def modifier_words(self) -> dict[tuple[str, ...], str]:
         """Modifier phrase (token tuple) -> modifier name."""
         return {tuple(tokens(w)): name for name, m in self.modifiers.items() for w in m.words}

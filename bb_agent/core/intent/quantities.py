@@ -86,7 +86,7 @@ def _run_value(words: list[str]) -> float | None:
         elif w == 'and':
             continue
         elif w == 'half':
-            current, seen = (current or (0.0 if seen else 0.0)) + 0.5, True
+            current, seen = current + 0.5, True
         elif w == 'point':
             decimals = []
         elif decimals is not None and w in SMALL and SMALL[w] < 10:

@@ -128,7 +128,11 @@ def _inflections(verb: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [(f, *rest) for f in forms]
 
 
-def _tables(lex: Lexicon):
+def _tables(lex: Lexicon) -> tuple:
+    """Return the (phrase table, tag) groups a sentence is matched against, in priority order.
+
+    Derived from the lexicon once and kept on it (the lexicon is immutable).
+    """
     cached = lex.__dict__.get('_request_tables')
     if cached is not None:
         return cached
@@ -141,9 +145,13 @@ def _tables(lex: Lexicon):
                          ('together', lex.together), ('else', ('otherwise', 'or else', 'else'))):
         for ph in phrases:
             connectors[tuple(tokens(ph))] = tag
-    negations = {tuple(tokens(n)): True for n in lex.negations}
-    lex.__dict__['_request_tables'] = (verbs, connectors, negations)  # derived, immutable
-    return verbs, connectors, negations
+    def table(phrases):
+        return {tuple(tokens(p)): True for p in phrases}
+    groups = ((connectors, 'conn'), (verbs, 'verb'), (lex.modifier_words, 'mod'),
+              (table(lex.everything), 'all'), (table(lex.pronouns), 'pron'),
+              (table(lex.negations), 'neg'))
+    lex.__dict__['_request_tables'] = groups
+    return groups
 
 
 def _strip_quotes(text: str) -> tuple[str, tuple[str, ...]]:
@@ -159,7 +167,7 @@ def parse_request(text: str, lex: Lexicon) -> Intent:
     """Return the :class:`Intent` of ``text`` under the domain's lexicon."""
     stripped, quoted = _strip_quotes(POLITE_IF.sub(' ', text))
     stripped = normalise(stripped)
-    verbs, connectors, negations = _tables(lex)
+    groups = _tables(lex)
     # Sentences first (order between them), then connectors within each.
     intent = Intent(text, [], quoted, correction=bool(CORRECTION.match(text)),
                     question=bool(QUESTION.match(stripped)) and stripped.rstrip().endswith('?'))
@@ -173,7 +181,7 @@ def parse_request(text: str, lex: Lexicon) -> Intent:
                 intent.order.append((clause, clause + 1))
         if s_index:
             clause += 1
-        clause = _read_sentence(sentence, words, lex, verbs, connectors, negations, intent, clause)
+        clause = _read_sentence(sentence, words, lex, groups, intent, clause)
         words_all += words
     intent.words = [w for w in words_all if w != ',']
     intent.clauses = clause + 1
@@ -182,14 +190,10 @@ def parse_request(text: str, lex: Lexicon) -> Intent:
     return intent
 
 
-def _read_sentence(sentence, words, lex, verbs, connectors, negations, intent: Intent,
-                   clause: int) -> int:
+def _read_sentence(sentence, words, lex, groups, intent: Intent, clause: int) -> int:
     """Read one sentence's words (commas kept as tokens); return the last clause index."""
     spans: dict[tuple[int, int], tuple[str, object]] = {}
-    for table, tag in ((connectors, 'conn'), (verbs, 'verb'), (lex.modifier_words, 'mod'),
-                       ({tuple(tokens(p)): True for p in lex.everything}, 'all'),
-                       ({tuple(tokens(p)): True for p in lex.pronouns}, 'pron'),
-                       (negations, 'neg')):
+    for table, tag in groups:
         for start, end, value in match_phrases(words, table):
             if not any(a <= start < b or start <= a < end for a, b in spans):
                 spans[(start, end)] = (tag, value)
