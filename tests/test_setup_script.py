@@ -38,6 +38,7 @@ def synced_venv(repo_root, checkout, tmp_path):
     ('requirements/ml.txt', 'deps'),
     ('bb_msgs/msg/Argument.msg', 'msgs'),
     ('setup.py', 'pkg'),
+    ('requirements/base.txt', 'base'),
 ])
 def test_when_inputs_edited_expect_only_affected_step_stale(checkout, synced_venv, edit, stale):
     env = {**os.environ, 'VENV': str(synced_venv)}
@@ -51,6 +52,14 @@ def test_when_inputs_edited_expect_only_affected_step_stale(checkout, synced_ven
     else:
         assert result.returncode == 1
         assert f'stale: {stale}' in result.stdout
+
+
+def test_when_converted_base_missing_expect_base_step_stale(checkout, synced_venv, tmp_path):
+    # The converted pretrained base lives in the cache, outside the venv: gone means stale.
+    env = {**os.environ, 'VENV': str(synced_venv), 'BB_AGENT_CACHE': str(tmp_path / 'empty')}
+    result = _setup(checkout, '--check', env=env)
+    assert result.returncode == 1
+    assert 'stale: base' in result.stdout
 
 
 def _path_without(tmp_path, *missing):

@@ -11,6 +11,7 @@ modified. Base models are loaded from a local directory only, never from a hub.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 import functools
 import os
@@ -58,6 +59,21 @@ def decoder_layers(base: nn.Module) -> nn.ModuleList:
     raise ValueError(f'no ModuleList of {n} decoder layers in {type(base).__name__}')
 
 
+OFF_VOCAB = -1e4  # logit of a token outside the model's output vocabulary: exp() is 0 in
+# fp32, yet finite, so log-softmax differences (the KL term) stay finite
+
+
+class _Skip(nn.Module):
+    """Stands in for a decoder layer whose output is already known (a cached prefix)."""
+
+    def forward(self, hidden_states, *_args, **_kwargs):
+        return hidden_states
+
+
+class _StopForwardError(Exception):
+    """Raised by a pre-hook to end a forward pass once the prefix is known."""
+
+
 def lm_logits_at(base: nn.Module, input_ids: torch.Tensor,
                  keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return a causal LM's logits (N, V) where ``keep`` (B, T) is True, and hidden (B, T, D).
@@ -96,6 +112,9 @@ class BuilderModel(nn.Module):
                                        for i in self.layers})
         self.dag = DagHead(width, rail)
         self.register_buffer('alpha_max', torch.tensor(float(rail.alpha_max)))
+        # The output vocabulary (K,) token ids, or None for the whole of the base's: a
+        # pretrained base has 49k tokens, of which a DSL uses a few hundred.
+        self.register_buffer('vocab_ids', None)
         self._ctx: dict | None = None  # per-forward state shared with the hooks
         stack = decoder_layers(base)
         first = stack[self.layers[0]]
@@ -125,6 +144,77 @@ class BuilderModel(nn.Module):
         """Return the number of (frozen) base parameters."""
         return sum(p.numel() for p in self.base.parameters())
 
+    def set_vocabulary(self, ids) -> None:
+        """Limit the output to token ``ids`` (sorted, unique); None: the whole vocabulary.
+
+        Logits of the other tokens are :data:`OFF_VOCAB`; the LM head runs on the kept rows
+        alone (K x D instead of V x D multiply-adds per position).
+        """
+        self.vocab_ids = None if ids is None else torch.tensor(
+            sorted(set(int(i) for i in ids)), dtype=torch.long,
+            device=self.alpha_max.device)
+
+    def logits(self, hidden: torch.Tensor, *, compact: bool = False) -> torch.Tensor:
+        """Return next-token logits (..., V) of final hidden states (..., D).
+
+        ``compact``: over the output vocabulary only, (..., K) in ``vocab_ids`` order
+        (training losses; the same as the full logits restricted to those columns).
+        """
+        head = self.base.get_output_embeddings()
+        if self.vocab_ids is None:
+            return head(hidden)
+        weight = head.weight[self.vocab_ids]  # (K, D)
+        kept = hidden @ weight.T  # (..., K)
+        if getattr(head, 'bias', None) is not None:
+            kept = kept + head.bias[self.vocab_ids]
+        if compact:
+            return kept
+        full = kept.new_full((*hidden.shape[:-1], head.weight.shape[0]), OFF_VOCAB)
+        return full.index_copy(-1, self.vocab_ids, kept)
+
+    @property
+    def prefix_layer(self) -> int:
+        """Return the first rail layer: the base's states below it do not depend on the rail."""
+        return self.layers[0]
+
+    @torch.no_grad()
+    def prefix_hidden(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Return the hidden states (B, T, D) entering the first rail layer.
+
+        They depend on the frozen base alone, so training computes them once per example
+        and runs only the layers above (:meth:`forward_at` with ``prefix``).
+        """
+        captured = {}
+
+        def grab(_module, args, kwargs=None):
+            captured['h'] = args[0] if args else kwargs['hidden_states']
+            raise _StopForwardError
+
+        hook = decoder_layers(self.base)[self.prefix_layer].register_forward_pre_hook(
+            grab, with_kwargs=True)
+        try:
+            self.base.base_model(input_ids=input_ids, use_cache=False)
+        except _StopForwardError:
+            pass
+        finally:
+            hook.remove()
+        return captured['h']
+
+    @contextlib.contextmanager
+    def _from_prefix(self):
+        """Swap the decoder layers below the first rail layer for pass-throughs."""
+        if self.base.config.model_type == 'gpt2':  # adds positions to inputs_embeds
+            raise ValueError('prefix caching needs a rotary-position base (LLaMA family)')
+        stack = decoder_layers(self.base)
+        saved = [stack[i] for i in range(self.prefix_layer)]
+        for i in range(self.prefix_layer):
+            stack[i] = _Skip()
+        try:
+            yield
+        finally:
+            for i, layer in enumerate(saved):
+                stack[i] = layer
+
     def set_alpha_max(self, value: float) -> None:
         """Set the global gate budget (owned by the trainer), in [0, 1]."""
         if not 0.0 <= value <= 1.0:
@@ -148,32 +238,51 @@ class BuilderModel(nn.Module):
         cache = cache or BuilderCache()
         self._ctx = {'cache': cache, 'rail': None, 'choices': {}, 'states': {}}
         try:
-            out = self.base(input_ids=input_ids, past_key_values=cache.base, use_cache=True,
-                            output_hidden_states=output_hidden)
+            out = self.base.base_model(input_ids=input_ids, past_key_values=cache.base,
+                                       use_cache=True)
         finally:
             ctx, self._ctx = self._ctx, None
         cache.base = out.past_key_values
         cache.length += input_ids.shape[1]
-        hidden = out.hidden_states[-1] if output_hidden else None
-        return BuilderOutput(out.logits, cache, hidden, ctx['choices'], ctx['states'])
+        hidden = out.last_hidden_state  # (B, T, D), final norm applied
+        return BuilderOutput(self.logits(hidden), cache, hidden if output_hidden else None,
+                             ctx['choices'], ctx['states'])
 
-    def forward_at(self, input_ids: torch.Tensor, keep: torch.Tensor) -> BuilderOutput:
+    def _hidden(self, input_ids: torch.Tensor, prefix: torch.Tensor | None) -> torch.Tensor:
+        """Return final hidden states (B, T, D) of whole sequences, from ``prefix`` if given."""
+        if prefix is None:
+            return self.base.base_model(input_ids=input_ids, use_cache=False).last_hidden_state
+        with self._from_prefix():
+            return self.base.base_model(inputs_embeds=prefix.to(self.alpha_max.dtype),
+                                        use_cache=False).last_hidden_state
+
+    def forward_at(self, input_ids: torch.Tensor, keep: torch.Tensor, *,
+                   prefix: torch.Tensor | None = None, compact: bool = False) -> BuilderOutput:
         """Run base + rail over whole sequences (B, T), no cache; logits only where ``keep``.
 
         For training and scoring: ``logits`` is (N, V) for the N positions where ``keep``
         (B, T) is True, row-major, and ``hidden`` (B, T, D) the final hidden states. The LM
         head, a quarter of the default model's FLOPs, runs on those positions alone.
+        ``prefix`` (B, T, D): :meth:`prefix_hidden` of ``input_ids``; only the layers from
+        the first rail layer up then run (the same result, without the frozen lower layers).
+        ``compact``: logits (N, K) over the output vocabulary (:meth:`logits`).
         """
         self._ctx = {'cache': BuilderCache(), 'rail': None, 'choices': {}, 'states': {}}
         try:
-            logits, hidden = lm_logits_at(self.base, input_ids, keep)
+            hidden = self._hidden(input_ids, prefix)
         finally:
             ctx, self._ctx = self._ctx, None
-        return BuilderOutput(logits, ctx['cache'], hidden, ctx['choices'], ctx['states'])
+        return BuilderOutput(self.logits(hidden[keep], compact=compact), ctx['cache'], hidden,
+                             ctx['choices'], ctx['states'])
 
-    def base_logits_at(self, input_ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """Return the base model's own logits (N, V) where ``keep`` (B, T) is True (alpha 0)."""
-        return lm_logits_at(self.base, input_ids, keep)[0]
+    def base_logits_at(self, input_ids: torch.Tensor, keep: torch.Tensor, *,
+                       prefix: torch.Tensor | None = None,
+                       compact: bool = False) -> torch.Tensor:
+        """Return the base model's own logits (N, V) where ``keep`` (B, T) is True (alpha 0).
+
+        Over the same output vocabulary as the model's (:meth:`set_vocabulary`).
+        """
+        return self.logits(self._hidden(input_ids, prefix)[keep], compact=compact)
 
     def _enter(self, _module, args, kwargs=None):
         if self._ctx is not None:

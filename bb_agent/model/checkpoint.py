@@ -65,17 +65,27 @@ class Checkpoint:
 
         from bb_agent.model.builder import BuilderModel
         from bb_agent.model.rail import RailConfig
+        pretrained = self.config.get('base_model')
         try:
-            base_cfg = AutoConfig.from_pretrained(str(self.folder / 'base'),
-                                                  local_files_only=True)
             rail = dict(self.config['rail'])
-            model = BuilderModel(AutoModelForCausalLM.from_config(base_cfg),
-                                 RailConfig(**{**rail, 'layers': tuple(rail['layers'])}))
+            rail = RailConfig(**{**rail, 'layers': tuple(rail['layers'])})
+            if pretrained:  # the converted base, verified against the recorded hashes
+                from bb_agent.model.pretrained import load_base
+                base = load_base(pretrained['name'],
+                                 weights_sha256=pretrained['weights_sha256'])
+            else:
+                base = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(
+                    str(self.folder / 'base'), local_files_only=True))
+            model = BuilderModel(base, rail)
             state = load_file(str(self.folder / 'model.safetensors'))
         except (OSError, KeyError, TypeError, ValueError, SafetensorError) as exc:
             raise _unavailable(self.folder, f'cannot build the model: {exc}') from exc
+        if 'vocab_ids' in state:
+            model.set_vocabulary(state['vocab_ids'].tolist())
         missing, unexpected = model.load_state_dict(state, strict=False)
-        tied = {'base.lm_head.weight'} if base_cfg.tie_word_embeddings else set()
+        tied = {'base.lm_head.weight'} if base.config.tie_word_embeddings else set()
+        if pretrained:  # the base's weights come from its own folder
+            tied |= {k for k in missing if k.startswith('base.')}
         if unexpected or set(missing) - tied:
             raise _unavailable(self.folder, f'weights do not fit: missing '
                                             f'{sorted(set(missing) - tied)[:5]}, unexpected '

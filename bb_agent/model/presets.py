@@ -7,6 +7,7 @@ GPT-2 family) and the rail. :func:`build_model` makes a random-weight model from
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
@@ -57,11 +58,28 @@ class RailPreset(StrictModel):
 
 
 class ModelPreset(StrictModel):
-    """A whole builder-model architecture."""
+    """A whole builder-model architecture.
 
-    tokenizer: TokenizerPreset
-    base: BasePreset
+    Either ``pretrained`` names a frozen pretrained base (its own tokenizer and weights,
+    converted by ``make setup``; see :mod:`bb_agent.model.pretrained`), or ``tokenizer``
+    and ``base`` describe a small base trained from scratch on the corpus.
+    """
+
+    pretrained: str | None = Field(None, description='a known pretrained base, e.g. '
+                                                     'smollm2-135m-instruct')
+    tokenizer: TokenizerPreset | None = None
+    base: BasePreset | None = None
     rail: RailPreset
+
+    def model_post_init(self, _context) -> None:
+        """Exactly one of a pretrained base or a (tokenizer, base) pair."""
+        if self.pretrained is not None:
+            from bb_agent.model.pretrained import spec_of
+            spec_of(self.pretrained)  # typed error naming the known bases
+            if self.tokenizer is not None or self.base is not None:
+                raise ValueError('a pretrained preset brings its own tokenizer and base')
+        elif self.tokenizer is None or self.base is None:
+            raise ValueError('a preset needs `pretrained`, or both `tokenizer` and `base`')
 
     def base_config(self, vocab_size: int, eos: int):
         """Return the transformers config of the base model."""
@@ -83,9 +101,23 @@ class ModelPreset(StrictModel):
                            tie_word_embeddings=b.tie_word_embeddings)
 
 
+def preset_names() -> list[str]:
+    """Return the names of the shipped presets (``config/models/*.yaml``)."""
+    return sorted(p.stem for p in config_path('models').glob('*.yaml'))
+
+
 def load_preset(name: str = 'default') -> ModelPreset:
-    """Load ``config/models/<name>.yaml``; typed error when missing or invalid."""
-    path = config_path('models', f'{name}.yaml')
+    """Load a preset: a shipped name (``config/models/<name>.yaml``) or a YAML file path.
+
+    Typed INVALID_ARGUMENT errors name the shipped presets when ``name`` is neither.
+    """
+    path = Path(name)
+    if path.suffix not in ('.yaml', '.yml') or not path.exists():
+        if name not in preset_names():
+            raise BBError(ErrorCode.INVALID_ARGUMENT,
+                          f'unknown model preset {name!r}: use one of {preset_names()} or '
+                          f'the path of a model YAML file (see config/models/)')
+        path = config_path('models', f'{name}.yaml')
     try:
         return ModelPreset.model_validate(yaml.safe_load(path.read_text()))
     except ValidationError as exc:
@@ -93,16 +125,25 @@ def load_preset(name: str = 'default') -> ModelPreset:
                       f'model preset {name}: {validation_message(exc)}') from exc
     except (OSError, yaml.YAMLError) as exc:
         raise BBError(ErrorCode.INVALID_ARGUMENT, f'model preset {name}: {exc}') from exc
+    except BBError as exc:
+        raise BBError(exc.code, f'model preset {name}: {exc.message}') from exc
 
 
 def build_model(preset: ModelPreset, *, vocab_size: int | None = None, eos: int = 0,
                 seed: int = 0):
-    """Return a random-weight :class:`~bb_agent.model.builder.BuilderModel` of ``preset``."""
+    """Return a :class:`~bb_agent.model.builder.BuilderModel` of ``preset``.
+
+    The base has random weights, or the converted pretrained ones (fp32) for a pretrained
+    preset; the rail is freshly initialised from ``seed``.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
     from bb_agent.model.builder import BuilderModel
     torch.manual_seed(seed)
+    if preset.pretrained is not None:
+        from bb_agent.model.pretrained import load_base
+        return BuilderModel(load_base(preset.pretrained), preset.rail.config())
     base = AutoModelForCausalLM.from_config(
         preset.base_config(vocab_size or preset.tokenizer.vocab_size, eos)).eval()
     return BuilderModel(base, preset.rail.config())

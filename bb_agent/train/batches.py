@@ -28,17 +28,37 @@ class Batch:
     step_of: torch.Tensor  # (B, T) int64: plan step of each position, -1 if none
     edges: torch.Tensor  # (B, S, S) float: 1 where step i depends on step j
     steps: int
+    # (V,) int64: full id -> column of a compact output vocabulary (-1: not in it); when set,
+    # ``gold`` and ``allowed`` are in compact columns (see :meth:`compacted`)
+    columns: torch.Tensor | None = None
 
     def gold(self) -> torch.Tensor:
         """Return the gold next tokens (N,) of the N target positions, row-major."""
-        return self.ids[:, 1:][self.target[:, :-1]]
+        gold = self.ids[:, 1:][self.target[:, :-1]]
+        return gold if self.columns is None else self.columns[gold]
+
+    def compacted(self, vocab_ids: torch.Tensor) -> Batch:
+        """Return this batch over the output vocabulary ``vocab_ids`` (K,) alone.
+
+        Gold tokens must be in it (the training outputs built it); a gold token outside
+        would map to -1 and is an error, not a silent skip.
+        """
+        size = max(int(vocab_ids.max()), int(self.ids.max())) + 1
+        columns = torch.full((size,), -1, dtype=torch.long)
+        columns[vocab_ids.cpu()] = torch.arange(vocab_ids.numel())
+        gold = self.ids[:, 1:][self.target[:, :-1]].cpu()
+        if (columns[gold] < 0).any():
+            raise ValueError('a gold token is outside the output vocabulary')
+        allowed = None if self.allowed is None else self.allowed[..., vocab_ids.cpu()]
+        return Batch(self.ids, self.target, allowed, self.step_of, self.edges, self.steps,
+                     columns.to(self.ids.device))
 
     def to(self, device: torch.device | str) -> Batch:
         """Return this batch with its tensors on ``device`` (masks are built on the CPU)."""
         def move(t):
             return None if t is None else t.to(device, non_blocking=True)
         return Batch(move(self.ids), move(self.target), move(self.allowed), move(self.step_of),
-                     move(self.edges), self.steps)
+                     move(self.edges), self.steps, move(self.columns))
 
 
 @dataclass

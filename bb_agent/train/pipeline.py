@@ -16,6 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 import random
+import re
 import shutil
 import time
 
@@ -26,7 +27,7 @@ from bb_agent.model.builder import lm_logits_at
 from bb_agent.model.presets import ModelPreset, build_model
 from bb_agent.train.batches import LengthGroups, make_batch, trace_length
 from bb_agent.train.dataset import TraceSet
-from bb_agent.train.tokenizer import save_tokenizer, train_bpe
+from bb_agent.train.tokenizer import output_vocabulary, save_tokenizer, train_bpe
 from bb_agent.train.trainer import RailTrainer, TrainConfig
 
 
@@ -126,7 +127,15 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     torch.manual_seed(cfg.rail.seed)
-    if cfg.base_dir:
+    if cfg.preset.pretrained:  # a frozen pretrained base: its tokenizer, no pretraining
+        from bb_agent.model.pretrained import load_base_tokenizer
+        tokenizer = load_base_tokenizer(cfg.preset.pretrained)
+        model = build_model(cfg.preset, seed=cfg.rail.seed)
+        model.set_vocabulary(output_vocabulary(
+            tokenizer, [t.output for name in ('train', 'val') for t in traces.splits[name]],
+            grammar_words(grammar)))
+        base_curve = []
+    elif cfg.base_dir:
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(cfg.base_dir, local_files_only=True)
         model = BuilderModel.from_base_dir(cfg.base_dir, cfg.preset.rail.config())
@@ -167,6 +176,11 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         (out / 'base_curve.json').write_text(json.dumps(base_curve) + '\n')
     plot_curves(out)
     return out
+
+
+def grammar_words(grammar: Grammar) -> list[str]:
+    """Return the grammar's string literals (keywords, enum members, schema names)."""
+    return sorted({m.group(1) for m in re.finditer(r'"((?:[^"\\\n]|\\.)+)"', grammar.text)})
 
 
 def _selection_split(traces: TraceSet) -> list:
@@ -218,7 +232,10 @@ def save_checkpoint(model, tokenizer, grammar: Grammar, out: Path, *, config: di
                     metrics: dict, data: Path | None) -> None:
     """Write the checkpoint files (see the module docstring)."""
     from safetensors.torch import save_file
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    pretrained = config.get('preset', {}).get('pretrained')
+    # A pretrained base is not copied: the checkpoint records which one (and its hashes).
+    state = {k: v.contiguous() for k, v in model.state_dict().items()
+             if not (pretrained and k.startswith('base.'))}
     # Tied embeddings share storage; safetensors stores each tensor once.
     seen, unique = set(), {}
     for k, v in state.items():
@@ -229,6 +246,9 @@ def save_checkpoint(model, tokenizer, grammar: Grammar, out: Path, *, config: di
     save_tokenizer(tokenizer, out)
     (out / 'grammar.lark').write_text(grammar.text)
     model.base.config.save_pretrained(str(out / 'base'))
+    if pretrained:
+        from bb_agent.model.pretrained import base_record
+        config = {**config, 'base_model': base_record(pretrained)}
     config = {**config, 'format': 1, 'grammar': grammar.name,
               'grammar_sha256': hashlib.sha256(grammar.text.encode()).hexdigest(),
               'alpha_max': float(model.alpha_max),

@@ -60,3 +60,25 @@ def save_tokenizer(tokenizer, folder: str | Path) -> Path:
     folder = Path(folder)
     tokenizer.save_pretrained(str(folder))
     return folder
+
+
+def output_vocabulary(tokenizer, outputs: Iterable[str], words: Iterable[str]) -> list[int]:
+    """Return the token ids a pretrained tokenizer needs for programs (sorted).
+
+    The union of the tokens of ``outputs`` (training programs), of ``words`` (the grammar's
+    literals and the schema's names, alone and after a space), of every printable ASCII
+    character (so any program stays expressible, character by character) and the
+    special tokens. A DSL needs a few hundred of a 49k vocabulary; the LM head then runs on
+    those rows alone.
+    """
+    ids: set[int] = set(tokenizer.all_special_ids)
+    for text in outputs:
+        ids.update(tokenizer.encode(text, add_special_tokens=False))
+    for word in words:
+        for form in (word, f' {word}'):
+            ids.update(tokenizer.encode(form, add_special_tokens=False))
+    for code in range(32, 127):
+        found = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(chr(code)))
+        if len(found) == 1:
+            ids.update(found)
+    return sorted(ids)

@@ -44,11 +44,18 @@ class TrainConfig(StrictModel):
     eval_every: int = Field(50, ge=1, le=1_000_000)
     alpha_step: float = Field(0.05, ge=0, le=1.0)
     alpha_cap: float = Field(0.6, ge=0, le=1.0)
+    alpha_margin: float = Field(0.005, ge=0, le=1.0, description=(
+        'the validation metric must beat its best by more than this to lift alpha: a '
+        'change smaller than the noise of a 256-example validation is not an improvement'))
     log_every: int = Field(1, ge=1, le=100_000)
     length_group: int = Field(1, ge=1, le=4096, description=(
         'batches are cut from a pool of length_group x batch_size random examples sorted '
         'by length, so a batch pads little (16 halves a rail step on the CPU, but see the '
         'README: quality not yet shown equal); 1 = plain random batches'))
+    cache_prefix: bool = Field(False, description=(
+        "keep each example's frozen base states below the first rail layer (fp16, CPU) "
+        'after its first use and run only the layers above: for a deep pretrained base, '
+        'where most layers sit below the rail (LLaMA-family bases only)'))
 
 
 class RailTrainer:
@@ -77,19 +84,67 @@ class RailTrainer:
         self.vocab = model.base.get_output_embeddings().weight.shape[0]
         self.device = next(model.parameters()).device
         self.encodings: dict = {}  # make_batch's cache: each row is tokenized once
+        # id(trace) -> ((T_i, D) fp16 states entering the first rail layer, (n_i, K) fp16
+        # base logits at its targets or None), with cfg.cache_prefix
+        self.prefixes: dict | None = {} if cfg.cache_prefix else None
+        # A compact output vocabulary (a pretrained base): losses over its K columns only.
+        self.compact = getattr(model, 'vocab_ids', None) is not None
 
     # --- one step --------------------------------------------------------------------
     def batch(self, rows) -> Batch:
         """Encode ``rows`` with grammar masks."""
-        return make_batch(rows, self.tok, max_len=self.cfg.max_len,
-                          new_constraint=self.new_constraint, vocab=self.vocab,
-                          cache=self.encodings).to(self.device)
+        batch = make_batch(rows, self.tok, max_len=self.cfg.max_len,
+                           new_constraint=self.new_constraint, vocab=self.vocab,
+                           cache=self.encodings)
+        return (batch.compacted(self.model.vocab_ids) if self.compact else batch).to(self.device)
 
-    def objectives(self, batch: Batch) -> tuple[dict[str, torch.Tensor], dict]:
-        """Return the task and constraint losses (tensors) and extra metrics."""
-        out = self.model.forward_at(batch.ids, batch.target)  # logits (N, V) at targets
-        with torch.no_grad():
-            base_logits = self.model.base_logits_at(batch.ids, batch.target)
+    def frozen(self, rows, batch: Batch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Return the cached base states (B, T, D) below the rail and base logits, or Nones.
+
+        With ``cache_prefix``, a row seen for the first time gets its states from one
+        frozen forward pass (the padded batch gives the same states at real positions:
+        causal attention, right padding) and, over a compact output vocabulary, the base's
+        own logits (n_i, K) at its targets, so the KL term needs no second forward.
+        """
+        if self.prefixes is None:
+            return None, None
+        missing = [i for i, r in enumerate(rows) if id(r) not in self.prefixes]
+        if missing:
+            ids, target = batch.ids[missing], batch.target[missing]
+            states = self.model.prefix_hidden(ids)
+            base = None
+            if self.compact:
+                with torch.no_grad():
+                    base = self.model.base_logits_at(ids, target, prefix=states, compact=True)
+                base = base.split(target.sum(1).tolist())
+            for j, i in enumerate(missing):
+                length = len(self.encodings[id(rows[i])][0])
+                self.prefixes[id(rows[i])] = (
+                    states[j, :length].to('cpu', torch.float16),
+                    None if base is None else base[j].to('cpu', torch.float16))
+        b, t = batch.ids.shape
+        out = torch.zeros(b, t, self.model.base.config.hidden_size)
+        for i, r in enumerate(rows):
+            cached = self.prefixes[id(r)][0]
+            out[i, :cached.shape[0]] = cached.float()
+        base = torch.cat([self.prefixes[id(r)][1] for r in rows]).float().to(self.device) \
+            if self.compact else None
+        return out.to(self.device), base
+
+    def objectives(self, batch: Batch, frozen=(None, None)
+                   ) -> tuple[dict[str, torch.Tensor], dict]:
+        """Return the task and constraint losses (tensors) and extra metrics.
+
+        ``frozen``: :meth:`frozen`'s (prefix states, base logits) for ``batch``.
+        """
+        prefix, base_logits = frozen
+        # logits (N, V) at the targets, or (N, K) over a compact output vocabulary
+        out = self.model.forward_at(batch.ids, batch.target, prefix=prefix,
+                                    compact=self.compact)
+        if base_logits is None:
+            with torch.no_grad():
+                base_logits = self.model.base_logits_at(batch.ids, batch.target,
+                                                        prefix=prefix, compact=self.compact)
         energy, violation = losses.cfs_energy(out.logits, batch)
         terms = {'task': losses.lm_loss(out.logits, batch), 'cfs_energy': energy,
                  'g2g_loss': losses.g2g_loss(self.model, out.hidden, batch),
@@ -102,7 +157,8 @@ class RailTrainer:
     def train_step(self, rows) -> dict:
         """Run one optimisation step on ``rows``; return the log record."""
         self.model.train()
-        terms, extra = self.objectives(self.batch(rows))
+        batch = self.batch(rows)
+        terms, extra = self.objectives(batch, self.frozen(rows, batch))
         # A term without a graph (g2g on a batch of one-step plans: no edges) is not
         # measured by this batch: its dual stays as it is and it adds no gradient.
         measured = {k for k in CONSTRAINTS if terms[k].requires_grad}
@@ -148,11 +204,16 @@ class RailTrainer:
         self.model.eval()
         hits, right, total = 0, 0, 0
         for i in range(0, len(rows), self.cfg.batch_size):
-            batch = make_batch(rows[i:i + self.cfg.batch_size], self.tok,
-                               max_len=self.cfg.max_len, new_constraint=None,
-                               vocab=self.vocab, cache=self.encodings).to(self.device)
-            good = self.model.forward_at(batch.ids, batch.target).logits.argmax(-1) \
-                == batch.gold()  # (N,)
+            chunk = rows[i:i + self.cfg.batch_size]
+            batch = make_batch(chunk, self.tok, max_len=self.cfg.max_len, new_constraint=None,
+                               vocab=self.vocab, cache=self.encodings)
+            if self.compact:
+                batch = batch.compacted(self.model.vocab_ids)
+            batch = batch.to(self.device)
+            logits = self.model.forward_at(batch.ids, batch.target,
+                                           prefix=self.frozen(chunk, batch)[0],
+                                           compact=self.compact).logits
+            good = logits.argmax(-1) == batch.gold()  # (N,)
             row = batch.target.nonzero()[:, 0]  # (N,) the example of each target position
             wrong = torch.bincount(row[~good], minlength=batch.ids.shape[0])
             hits += int((wrong == 0).sum())
@@ -161,8 +222,11 @@ class RailTrainer:
         return {'exact': hits / max(1, len(rows)), 'token': right / max(1, total)}
 
     def maybe_lift_alpha(self, metric: float) -> bool:
-        """Lift alpha_max by ``alpha_step`` when ``metric`` beats the best so far."""
-        improved = metric > self.best_val
+        """Lift alpha_max by ``alpha_step`` when ``metric`` beats the best by the margin.
+
+        The margin is ``alpha_margin``: a change within validation noise lifts nothing.
+        """
+        improved = metric > self.best_val + self.cfg.alpha_margin
         self.best_val = max(self.best_val, metric)
         if improved and self.step > self.cfg.eval_every:  # the first eval sets the baseline
             self.model.set_alpha_max(min(self.cfg.alpha_cap,
