@@ -58,14 +58,34 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
                                           "(default: the data card's)")
     parser.add_argument('--domain', help='domain schema whose vocabulary specialises the grammar')
     parser.add_argument('--preset', default='default',
-                        help='config/models/<preset>.yaml and its recipe '
-                             'config/train/<preset>.yaml')
+                        help='a shipped preset (default, smollm2 = the frozen pretrained '
+                             'SmolLM2-135M base, tiny; config/models/<preset>.yaml with '
+                             'its recipe config/train/<preset>.yaml) or the path of your '
+                             'own model YAML')
     parser.add_argument('--out', type=Path, required=True, help='checkpoint folder')
-    parser.add_argument('--steps', type=_positive, help='rail training steps (recipe default)')
-    parser.add_argument('--base-steps', type=int, help='base pretraining steps (recipe default)')
+    parser.add_argument('--steps', type=_positive, help='rail training steps (recipe default; '
+                                                        'with --stop plateau: the cap)')
+    parser.add_argument('--base-steps', type=_non_negative,
+                        help='base pretraining steps (recipe default; with --stop plateau: '
+                             'the cap; 0 only for a pretrained base)')
+    parser.add_argument('--base-batch-size', type=_positive,
+                        help="base pretraining batch (default: the recipe's, else --batch-size)")
+    parser.add_argument('--stop', choices=('steps', 'plateau'),
+                        help='steps: run every step; plateau: stop each phase when '
+                             'validation stops improving (3 evals) or --time-budget ends. '
+                             "Default: steps for a preset's own corpus, plateau with --data")
+    parser.add_argument('--time-budget', type=float, metavar='MIN',
+                        help='wall-clock minutes for the whole run (base <= 80%%); each '
+                             'phase stops when it is spent (default with --stop plateau: 150)')
+    parser.add_argument('--threads', type=_positive,
+                        help='torch threads (default: the cores not already busy, from the '
+                             'load average; on a loaded 2-core machine 1 thread ran a small '
+                             'base ~8x faster than 2)')
     parser.add_argument('--base-lr', type=float, help='base pretraining peak learning rate '
                                                      '(recipe default)')
-    parser.add_argument('--batch-size', type=_positive, help='batch size (recipe default)')
+    parser.add_argument('--batch-size', type=_positive,
+                        help='rail batch size (recipe default); the base batch is '
+                             '--base-batch-size')
     parser.add_argument('--base-dir', help='local HF model folder to use as the base')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cpu',
@@ -75,15 +95,39 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_train)
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
+    return value
+
+
 def _recipe(preset: str) -> dict:
     """Return config/train/<preset>.yaml (empty when the preset has no recipe)."""
     import yaml
 
     from bb_agent.core.resources import ResourceNotFoundError, config_path
+    if Path(preset).suffix in ('.yaml', '.yml'):  # a user's model YAML has no recipe
+        return {}
     try:
         return yaml.safe_load(config_path('train', f'{preset}.yaml').read_text()) or {}
     except ResourceNotFoundError:
         return {}
+
+
+def auto_threads() -> int:
+    """Return the torch threads to train with: the cores the load average leaves free.
+
+    Oversubscribing a busy small machine is far slower than fewer threads (one thread ran a
+    small base ~8x faster than two on a loaded 2-core machine).
+    """
+    import os
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, round(cores - busy)))
 
 
 def _grammar(args: argparse.Namespace, card: dict):
@@ -92,17 +136,27 @@ def _grammar(args: argparse.Namespace, card: dict):
     name = args.grammar or card.get('grammar')
     if not name:
         raise BBError(ErrorCode.INVALID_ARGUMENT, 'no --grammar and no grammar in the data card')
+    from bb_agent.core.resources import config_path, share_path
     path = Path(name)
-    if path.suffix == '.lark':
+    builtin = sorted(p.stem for p in share_path('grammars').glob('*.lark'))
+    if path.is_file() or path.suffix == '.lark' or '/' in name:  # a file, not a name
         try:
             grammar = grammar_from_text(path.stem, path.read_text())
         except OSError as exc:
-            raise BBError(ErrorCode.INVALID_ARGUMENT, f'cannot read {path}: {exc}') from exc
-    else:
+            raise BBError(ErrorCode.INVALID_ARGUMENT, f'cannot read grammar file {path}: '
+                                                      f'{exc}') from exc
+    elif name in builtin:
         grammar = load_grammar(name)
+    else:
+        raise BBError(ErrorCode.INVALID_ARGUMENT, f'--grammar {name!r} is neither a file nor '
+                                                  f'a built-in grammar ({builtin})')
     domain = args.domain or (card.get('domain') if not args.grammar else None)
     schema_hash = ''
     if domain:
+        domains = sorted(p.stem for p in config_path('domains').glob('*.yaml'))
+        if domain not in domains:
+            raise BBError(ErrorCode.INVALID_ARGUMENT,
+                          f'unknown --domain {domain!r}; one of {domains}')
         schema = load_schema(domain)
         grammar, schema_hash = specialise(grammar, schema.vocabulary()), schema.sha256
     return grammar, schema_hash
@@ -126,13 +180,19 @@ def run_train(args: argparse.Namespace) -> int:
     """Run the pipeline and print where the checkpoint is."""
     import time
 
+    import torch
+
     from bb_agent.model.presets import load_preset
     from bb_agent.train.dataset import load_traces
     from bb_agent.train.pipeline import PipelineConfig, run_pipeline
     from bb_agent.train.synthesize import Sizes, synthesize
     from bb_agent.train.trainer import TrainConfig
     started = time.monotonic()
+    threads = args.threads or auto_threads()
+    torch.set_num_threads(threads)
+    preset = load_preset(args.preset)  # typed error naming the presets, before any work
     recipe = _recipe(args.preset)
+    stop = args.stop or ('plateau' if args.data is not None else 'steps')
     if args.data is None:
         if 'data' not in recipe:
             raise BBError(ErrorCode.INVALID_ARGUMENT,
@@ -151,17 +211,46 @@ def run_train(args: argparse.Namespace) -> int:
     if args.batch_size:
         rail['batch_size'] = args.batch_size
     rail.setdefault('steps', 2000)
-    rail['eval_every'] = rail['eval_every'] or max(1, rail['steps'] // 10)
+    if not rail['eval_every'] or rail['eval_every'] > rail['steps'] // 2:
+        # alpha is lifted (and a plateau seen) only at evals: at least ~10 per run
+        if rail['eval_every']:
+            print(f'note: eval_every {rail["eval_every"]} > half of {rail["steps"]} steps; '
+                  f'using {max(1, rail["steps"] // 10)} so that alpha can be lifted')
+        rail['eval_every'] = max(1, rail['steps'] // 10)
     base_steps = args.base_steps if args.base_steps is not None else \
         recipe.get('base_steps', 1000)
-    cfg = PipelineConfig(preset=load_preset(args.preset), base_steps=base_steps,
+    if base_steps == 0 and preset.pretrained is None and not args.base_dir:
+        raise BBError(ErrorCode.INVALID_ARGUMENT, '--base-steps 0 leaves a random base: a '
+                                                  'base trained from scratch needs steps')
+    budget = args.time_budget if args.time_budget is not None else \
+        (150.0 if stop == 'plateau' else None)
+    if stop == 'plateau':  # the step counts become caps; validation decides
+        rail['patience'] = rail.get('patience') or 3
+        if args.base_steps is None and base_steps:
+            base_steps = max(base_steps, 20_000)
+        if not args.steps:
+            rail['steps'] = max(rail['steps'], 3_000)
+    cfg = PipelineConfig(preset=preset, base_steps=base_steps,
                          base_lr=args.base_lr or recipe.get('base_lr', 3e-3),
                          base_length_group=recipe.get('base_length_group', 1),
+                         base_batch_size=args.base_batch_size or recipe.get('base_batch_size'),
+                         base_patience=3 if stop == 'plateau' else 0,
+                         time_budget_s=None if budget is None else budget * 60,
                          rail=TrainConfig.model_validate(rail), base_dir=args.base_dir,
                          device=_device(args.device))
+    print(f'training: preset {args.preset}, stop {stop}'
+          f'{f", budget {budget:g} min" if budget else ""}, {threads} torch threads')
     out = run_pipeline(traces, grammar, cfg, args.out, schema_hash=schema_hash,
                        progress=not args.no_progress)
     minutes = (time.monotonic() - started) / 60
+    metrics = json.loads((out / 'metrics.json').read_text())
+    for phase in ('base_training', 'rail_training'):
+        r = metrics.get(phase)
+        if r:
+            trend = {True: 'still improving: more steps may help', False: 'levelled off',
+                     None: 'too few evals to tell'}[r['still_improving']]
+            print(f'{phase.split("_")[0]}: {r["steps"]} steps at {r["steps_per_s"]:.2f}/s, '
+                  f'stopped by {r["stopped_by"]}, best validation {r["best"]} ({trend})')
     print(f'checkpoint: {out} ({minutes:.1f} min)')
     return 0
 
@@ -175,14 +264,18 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument('--data', type=Path,
                         help="trace folder (default: regenerate the checkpoint's corpus)")
     parser.add_argument('--out', type=Path, help='report folder (default: CHECKPOINT/eval)')
-    parser.add_argument('--limit', type=_positive, default=300, help='examples per split')
+    parser.add_argument('--limit', type=_positive, default=300,
+                        help='examples per split, drawn at random when a split has more '
+                             '(the log says so)')
     parser.add_argument('--sweep-limit', type=_positive, default=100,
                         help='examples per ablation/sweep/stacking point')
     parser.add_argument('--free-limit', type=_positive, default=100,
                         help='examples decoded without the mask per split')
     parser.add_argument('--stack-steps', type=int, default=40, help='skill-stacking steps')
     parser.add_argument('--max-tokens', type=_positive, default=256, help='tokens per plan')
-    parser.add_argument('--threads', type=_positive, default=1, help='torch threads')
+    parser.add_argument('--threads', type=_positive, default=1,
+                        help='torch threads (default 1: fastest for one-token decode steps)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress output')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS),
                         help='measures to run (default: all); "intent" alone gives the '
                              "guard's table")
@@ -203,19 +296,44 @@ def run_eval(args: argparse.Namespace) -> int:
                      natural=str(args.natural) if args.natural else None,
                      write_calibration=args.write_calibration)
     out = args.out or args.checkpoint / 'eval'
-    metrics = run_battery(args.checkpoint, args.data, cfg, out)
-    headline = {name: {k: s['builder'][k] for k in ('syntax_valid', 'exact_match',
-                                                    'checker_approved')}
-                for name, s in metrics.get('splits', {}).items()}
-    for name, s in metrics.get('intent', {}).get('splits', {}).items():
-        headline.setdefault(name, {}).update(
-            {f'{k}_guarded': s['guarded'][k] for k in ('faithful', 'unrequested', 'deferral',
-                                                       'ece')},
-            unrequested_unguarded=s['unguarded']['unrequested'],
-            false_deferral=s['false_deferral'])
-    print(json.dumps(headline, indent=2))
+    metrics = run_battery(args.checkpoint, args.data, cfg, out, progress=not args.no_progress)
+    print(summary_table(metrics))
+    print(f'predictions: {out / "predictions.jsonl"}')
     print(f'report: {out / "report.md"}')
     return 0
+
+
+def _pct(value) -> str:
+    return '-' if value is None else f'{100 * value:.1f}%'
+
+
+def summary_table(metrics: dict) -> str:
+    """Return the battery's headline numbers as a plain-text table (the terminal summary)."""
+    lines = ['split                builder exact  base-only exact  valid    approved',
+             '-------------------  -------------  ---------------  -------  --------']
+    for name, s in metrics.get('splits', {}).items():
+        b, o = s['builder'], s['base_only']
+        lines.append(f'{name:<19}  {_pct(b["exact_match"]):>13}  {_pct(o["exact_match"]):>15}'
+                     f'  {_pct(b["syntax_valid"]):>7}  {_pct(b["checker_approved"]):>8}')
+    intent = metrics.get('intent', {}).get('splits', {})
+    if intent:
+        lines += ['', 'split                faithful  unrequested  deferral  ECE    '
+                      '(guarded; unrequested without the guard)',
+                  '-------------------  --------  -----------  --------  -----']
+        for name, s in intent.items():
+            g = s['guarded']
+            ece = '-' if g['ece'] is None else f'{g["ece"]:.3f}'
+            lines.append(f'{name:<19}  {_pct(g["faithful"]):>8}  {_pct(g["unrequested"]):>11}'
+                         f'  {_pct(g["deferral"]):>8}  {ece:>5}'
+                         f'  ({_pct(s["unguarded"]["unrequested"])})')
+    for part, key in (('ablation', 'full_exact_match'), ('stacking', 'exact_after')):
+        if part in metrics:
+            lines.append(f'{part} on {metrics[part]["split"]}: {key} '
+                         f'{_pct(metrics[part][key])}')
+    if metrics.get('data_differs'):
+        lines.append(f'note: regenerated splits differ from the data card: '
+                     f'{metrics["data_differs"]}')
+    return '\n'.join(lines)
 
 
 def register_export(subparsers: argparse._SubParsersAction) -> None:

@@ -62,6 +62,7 @@ class Proposal:
     model_outcome: str = ''
     raw_confidence: float = 0.0  # the model's own, before calibration
     candidate: str = ''  # the model's well-formed program, used or not (evaluation)
+    tier: str = ''  # 'escalated' when the second (larger) model tier wrote the plan
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Proposer:
         precheck: ``(domain, program) -> bool``: well formed (grammar, checker against
             live state, safety-only rejections allowed).
         thresholds: deferral thresholds by domain (confidence in [0, 1]).
+        escalate: a second model tier (same signature as ``generate``) tried when the
+            first tier's plan fails the pre-check or the gate, or is not confident enough;
+            its plan meets the same checks.
     """
 
     def __init__(self, generate: Callable | None, precheck: Callable[[str, str], bool], *,
@@ -103,8 +107,10 @@ class Proposer:
                  breaker_cooldown_s: float = 60.0, clock=time.monotonic,
                  ground: Callable[[str, str], str | None] | None = None,
                  conform: Callable[[str, str, str, str], tuple[bool, str, str]] | None = None,
-                 calibrate: Callable[[float, bool], float] | None = None) -> None:
+                 calibrate: Callable[[float, bool], float] | None = None,
+                 escalate: Callable | None = None) -> None:
         self.generate, self.precheck, self.clock = generate, precheck, clock
+        self.escalate = escalate  # a larger tier's generate, tried when the first falls short
         self.ground = ground  # (domain, request) -> clarification question or None
         # (domain, request, program, context) -> (conforms, question, why)
         self.conform = conform or (lambda domain, request, program, context: (True, '', ''))
@@ -133,39 +139,59 @@ class Proposer:
             if breaker.is_open(now):
                 model_note = 'model breaker open: template mode'
             else:
-                outcome, program, raw = self.generate(domain, request, context)
-                usable = outcome == 'ok' and self.precheck(domain, program)
-                if breaker.record(usable, now):
+                kind, value = self._attempt(self.generate, domain, request, context)
+                if breaker.record(kind != 'unusable', now):
                     LOG.warning('builder: %d consecutive violations in %s; template mode for '
                                 '%.0f s', breaker.limit, domain, breaker.cooldown_s)
-                if usable:
-                    fits, question, why = self.conform(domain, request, program, context)
-                    confidence = self.calibrate(raw, fits)
-                    if fits and confidence >= self.thresholds[domain]:
-                        return Proposal(True, program, Source.MODEL, confidence,
+                if kind != 'accepted' and self.escalate is not None:
+                    # 002 §9: the small tier serves routine requests; a plan it could not
+                    # stand behind goes to the larger tier, under the same checks.
+                    kind2, value2 = self._attempt(self.escalate, domain, request, context)
+                    if kind2 == 'accepted':
+                        why = value if isinstance(value, str) else value.message
+                        return replace(value2, message=f'escalated ({why})', tier='escalated')
+                if kind in ('accepted', 'deferred'):
+                    return value
+                if kind == 'gated':
+                    template = self._template(domain, request, context, value.message)
+                    return replace(template, raw_confidence=value.raw_confidence,
+                                   candidate=value.candidate) if template else value
+                model_note = value
+        return self._template(domain, request, context, model_note) or Proposal(
+            True, deferred=True, question=clarification(domain, request),
+            error_code=ErrorCode.LOW_CONFIDENCE, message=f'{model_note}; no template matches')
+
+    def _attempt(self, generate: Callable, domain: str, request: str, context: str
+                 ) -> tuple[str, Proposal | str]:
+        """Run one model tier; return (kind, proposal or note).
+
+        Kinds: ``accepted`` (a well-formed, conforming, confident plan), ``deferred`` (it
+        conforms but confidence is below the domain's threshold), ``gated`` (the intent
+        gate's mismatch deferral), ``unusable`` (no program, or it failed the pre-check;
+        the value is a note saying which).
+        """
+        outcome, program, raw = generate(domain, request, context)
+        if not (outcome == 'ok' and self.precheck(domain, program)):
+            return 'unusable', f'model: {outcome}' + ('' if outcome != 'ok' else
+                                                      ', failed the pre-check')
+        fits, question, why = self.conform(domain, request, program, context)
+        confidence = self.calibrate(raw, fits)
+        if fits and confidence >= self.thresholds[domain]:
+            return 'accepted', Proposal(True, program, Source.MODEL, confidence,
                                         model_outcome=outcome, raw_confidence=raw,
                                         candidate=program)
-                    if fits:
-                        return Proposal(True, deferred=True, confidence=confidence,
+        if fits:
+            return 'deferred', Proposal(True, deferred=True, confidence=confidence,
                                         question=clarification(domain, request),
                                         error_code=ErrorCode.LOW_CONFIDENCE,
                                         message=f'confidence {confidence:.2f} below '
                                                 f'{self.thresholds[domain]:.2f}',
                                         model_outcome=outcome, raw_confidence=raw,
                                         candidate=program)
-                    gated = Proposal(True, deferred=True, confidence=confidence,
-                                     question=question, error_code=ErrorCode.INTENT_MISMATCH,
-                                     message=f'the plan does not match the request: {why}',
-                                     model_outcome=outcome, raw_confidence=raw,
-                                     candidate=program)
-                    template = self._template(domain, request, context, gated.message)
-                    return replace(template, raw_confidence=raw, candidate=program) \
-                        if template else gated
-                model_note = f'model: {outcome}' + ('' if outcome != 'ok' else
-                                                    ', failed the pre-check')
-        return self._template(domain, request, context, model_note) or Proposal(
-            True, deferred=True, question=clarification(domain, request),
-            error_code=ErrorCode.LOW_CONFIDENCE, message=f'{model_note}; no template matches')
+        return 'gated', Proposal(True, deferred=True, confidence=confidence, question=question,
+                                 error_code=ErrorCode.INTENT_MISMATCH,
+                                 message=f'the plan does not match the request: {why}',
+                                 model_outcome=outcome, raw_confidence=raw, candidate=program)
 
     def _template(self, domain: str, request: str, context: str, note: str) -> Proposal | None:
         """Return the covering template's plan when it is well formed and conforms."""

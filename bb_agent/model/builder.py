@@ -59,10 +59,6 @@ def decoder_layers(base: nn.Module) -> nn.ModuleList:
     raise ValueError(f'no ModuleList of {n} decoder layers in {type(base).__name__}')
 
 
-OFF_VOCAB = -1e4  # logit of a token outside the model's output vocabulary: exp() is 0 in
-# fp32, yet finite, so log-softmax differences (the KL term) stay finite
-
-
 class _Skip(nn.Module):
     """Stands in for a decoder layer whose output is already known (a cached prefix)."""
 
@@ -145,10 +141,12 @@ class BuilderModel(nn.Module):
         return sum(p.numel() for p in self.base.parameters())
 
     def set_vocabulary(self, ids) -> None:
-        """Limit the output to token ``ids`` (sorted, unique); None: the whole vocabulary.
+        """Train over token ``ids`` alone (sorted, unique); None: the whole vocabulary.
 
-        Logits of the other tokens are :data:`OFF_VOCAB`; the LM head runs on the kept rows
-        alone (K x D instead of V x D multiply-adds per position).
+        Training losses then run over these K columns (``compact`` logits: the LM head on
+        K rows instead of V). Decoding still gets full logits: the planner limits the
+        choice to this vocabulary plus the tokens of the request's own symbols (world ids
+        it never saw in training), as part of the grammar constraint.
         """
         self.vocab_ids = None if ids is None else torch.tensor(
             sorted(set(int(i) for i in ids)), dtype=torch.long,
@@ -161,16 +159,12 @@ class BuilderModel(nn.Module):
         (training losses; the same as the full logits restricted to those columns).
         """
         head = self.base.get_output_embeddings()
-        if self.vocab_ids is None:
+        if self.vocab_ids is None or not compact:
             return head(hidden)
-        weight = head.weight[self.vocab_ids]  # (K, D)
-        kept = hidden @ weight.T  # (..., K)
+        kept = hidden @ head.weight[self.vocab_ids].T  # (..., K)
         if getattr(head, 'bias', None) is not None:
             kept = kept + head.bias[self.vocab_ids]
-        if compact:
-            return kept
-        full = kept.new_full((*hidden.shape[:-1], head.weight.shape[0]), OFF_VOCAB)
-        return full.index_copy(-1, self.vocab_ids, kept)
+        return kept
 
     @property
     def prefix_layer(self) -> int:

@@ -56,6 +56,14 @@ class Checkpoint:
         """Return the most prompt tokens the model saw in training (longer ones are cut)."""
         return int(self.config.get('train', {}).get('max_len', 256)) // 2
 
+    def output_vocabulary(self) -> list[int] | None:
+        """Return the token ids the model was trained to write, or None for all of them."""
+        from safetensors import safe_open
+        with safe_open(str(self.folder / 'model.safetensors'), framework='pt') as f:
+            if 'vocab_ids' not in f.keys():
+                return None
+            return f.get_tensor('vocab_ids').tolist()
+
     def load_model(self, *, alpha_max: float | None = None):
         """Build the torch :class:`~bb_agent.model.builder.BuilderModel` with its weights."""
         from safetensors import SafetensorError

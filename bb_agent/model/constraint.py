@@ -35,11 +35,15 @@ class GrammarConstraint:
         tokenizer: llguidance tokenizer (see :func:`llg_tokenizer`).
         grammar: the domain grammar (already specialised where it has @vocab rules).
         vocab_size: size of the model's logits.
+        vocabulary: bool (V,) of the tokens the model may use at all (a pretrained base's
+            output vocabulary, see :meth:`~bb_agent.model.builder.BuilderModel.
+            set_vocabulary`), or None for every token.
     """
 
     def __init__(self, tokenizer: llguidance.LLTokenizer, grammar: Grammar | str,
-                 vocab_size: int, *, _matcher: llguidance.LLMatcher | None = None) -> None:
-        self.tokenizer, self.vocab_size = tokenizer, vocab_size
+                 vocab_size: int, *, vocabulary: torch.Tensor | None = None,
+                 _matcher: llguidance.LLMatcher | None = None) -> None:
+        self.tokenizer, self.vocab_size, self.vocabulary = tokenizer, vocab_size, vocabulary
         if _matcher is None:
             text = grammar if isinstance(grammar, str) else llguidance_text(grammar)
             _matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(
@@ -58,7 +62,8 @@ class GrammarConstraint:
         # torch.compile'd, which costs a compile on first use and threads on every call).
         words = self._bitmask.astype('<i4', copy=False)  # a no-op on little-endian CPUs
         bits = np.unpackbits(words.view(np.uint8), bitorder='little')
-        return torch.from_numpy(bits[:self.vocab_size].view(np.bool_))
+        mask = torch.from_numpy(bits[:self.vocab_size].view(np.bool_))
+        return mask if self.vocabulary is None else mask & self.vocabulary
 
     def consume(self, token: int) -> bool:
         """Advance by ``token``; False (and an error state) when the grammar rejects it."""
@@ -71,4 +76,4 @@ class GrammarConstraint:
     def fork(self) -> GrammarConstraint:
         """Return an independent copy (for beams)."""
         return GrammarConstraint(self.tokenizer, '', self.vocab_size,
-                                 _matcher=self.matcher.deep_copy())
+                                 vocabulary=self.vocabulary, _matcher=self.matcher.deep_copy())

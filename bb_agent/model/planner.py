@@ -43,15 +43,35 @@ class Planner:
             self.model = model if model is not None else checkpoint.load_model()
             self.backend = TorchBackend(self.model, device=device)
         self.vocab = self.backend.vocab_size
+        # A pretrained base's output vocabulary (ids), widened per request by its symbols.
+        self.vocabulary = checkpoint.output_vocabulary()
         self._llg = llg_tokenizer(self.tokenizer, vocab_size=self.vocab)
         self._lock = threading.Lock()
         self.decoder = Decoder(self.backend, self.new_constraint,
                                eos_token=self.tokenizer.eos_token_id,
                                detokenize=self.tokenizer.decode)
 
-    def new_constraint(self, grammar=None) -> GrammarConstraint:
+    def new_constraint(self, grammar=None, symbols: list[str] | None = None
+                       ) -> GrammarConstraint:
         """Return a fresh constraint over ``grammar`` (default: the checkpoint's)."""
-        return GrammarConstraint(self._llg, grammar or self.checkpoint.grammar, self.vocab)
+        return GrammarConstraint(self._llg, grammar or self.checkpoint.grammar, self.vocab,
+                                 vocabulary=self.vocabulary_mask(symbols))
+
+    def vocabulary_mask(self, symbols: list[str] | None = None):
+        """Return the tokens (bool (V,)) a pretrained-base model may write, or None (all).
+
+        Its trained output vocabulary plus the tokens of ``symbols``: a world's object
+        and bin ids are copied from the prompt even when training never wrote them.
+        """
+        if self.vocabulary is None:
+            return None
+        import torch
+        mask = torch.zeros(self.vocab, dtype=torch.bool)
+        mask[self.vocabulary] = True
+        for symbol in symbols or ():
+            for form in (symbol, f' {symbol}'):
+                mask[self.tokenizer.encode(form, add_special_tokens=False)] = True
+        return mask
 
     def prompt_ids(self, request: str, context: str = '') -> list[int]:
         """Return the token ids the model is conditioned on (cut as in training)."""
@@ -71,6 +91,6 @@ class Planner:
         cfg = cfg or DecodeConfig(greedy=True)
         grammar = restrict_symbols(self.checkpoint.grammar, symbols) if symbols else None
         with self._lock:  # one decode at a time: the decoder's constraint factory is shared
-            self.decoder.new_constraint = lambda: self.new_constraint(grammar)
+            self.decoder.new_constraint = lambda: self.new_constraint(grammar, symbols)
             return self.decoder.generate(self.prompt_ids(request, context), cfg,
                                          cancel=cancel)

@@ -31,6 +31,11 @@ class BaseSpec:
     file: str  # the GGUF file inside the package folder
     source_sha256: str
     licence: str
+    # The decoder's layout is ``prompt, sep, program, eos``: tokens of the base's own
+    # vocabulary. SmolLM2's chat markers serve: <|im_start|> opens the answer and
+    # <|im_end|> closes it, as in its instruction tuning.
+    sep: str = '<|im_start|>'
+    eos: str = '<|im_end|>'
 
 
 BASES = {
@@ -123,17 +128,13 @@ def load_base(name: str = DEFAULT_BASE, *, weights_sha256: str | None = None):
     return base.eval().requires_grad_(False)
 
 
-# The decoder's layout is ``prompt, <sep>, program, <eos>``: SmolLM2's chat markers serve,
-# <|im_start|> opening the answer and <|im_end|> closing it, as in its instruction tuning.
-SEP, EOS = '<|im_start|>', '<|im_end|>'
-
-
 def load_base_tokenizer(name: str = DEFAULT_BASE):
     """Return the base's own tokenizer with the decoder's sep/eos/pad tokens set."""
     from transformers import PreTrainedTokenizerFast
-    folder = verified_base_dir(name)
+    spec, folder = spec_of(name), verified_base_dir(name)
     tok = PreTrainedTokenizerFast.from_pretrained(str(folder), local_files_only=True)
-    tok.add_special_tokens({'sep_token': SEP, 'eos_token': EOS, 'pad_token': EOS})
+    tok.add_special_tokens({'sep_token': spec.sep, 'eos_token': spec.eos,
+                            'pad_token': spec.eos})
     if len(tok) != tok.backend_tokenizer.get_vocab_size(with_added_tokens=True):
         raise BBError(ErrorCode.MODEL_UNAVAILABLE, f'{folder}: special tokens are not in the '
                                                     f'base vocabulary')

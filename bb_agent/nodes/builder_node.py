@@ -37,6 +37,9 @@ from bb_msgs.srv import ProposePlan
 
 PARAMS = (
     Param('model_path', '', 'checkpoint folder ("" = the shipped default model)'),
+    Param('escalate_model_path', '', 'a second, larger checkpoint (e.g. the pretrained '
+          'SmolLM2 tier) tried when the first tier\'s plan fails the pre-check or the '
+          'intent gate or is below the deferral threshold ("" = no escalation)'),
     Param('backend', 'torch', 'torch or onnx (needs `bb-agent export --onnx` first)'),
     Param('threads', 1, 'torch intra-op threads for decoding', 1, 64),
     Param('timeout_s', 30.0, 'generation wall-clock limit (s)', 0.05, 300.0),
@@ -66,6 +69,7 @@ class BuilderNode(LifecycleNode):
         self.p = declare(self, PARAMS)
         self.live = LiveWorld()
         self.planner = None
+        self.escalation = None  # the second tier's planner (escalate_model_path)
         self.active = threading.Event()
         self.checker = CheckService(b'\0' * 32)  # pre-check only; it mints no real tokens
         self.proposer: Proposer | None = None
@@ -91,13 +95,21 @@ class BuilderNode(LifecycleNode):
         except BBError as exc:
             self.get_logger().error(f'model unavailable: {exc.message}; templates only')
             self.planner = None
+        self.escalation = None
+        if self.p['escalate_model_path'] and self.planner is not None:
+            try:  # the calibration stays the first tier's: the gate decides either way
+                self.escalation = Planner(load_checkpoint(self.p['escalate_model_path']),
+                                          backend=self.p['backend'], device='cpu')
+            except BBError as exc:
+                self.get_logger().error(f'escalation tier unavailable: {exc.message}')
         thresholds = {d: self.p[f'defer_{d}'] for d in ('robot', 'api_json', 'phone', 'social')}
         self.proposer = Proposer(self._generate if self.planner else None, self._precheck,
                                  thresholds=thresholds,
                                  breaker_violations=self.p['breaker_violations'],
                                  breaker_cooldown_s=self.p['breaker_cooldown_s'],
                                  ground=self._ground, conform=self._conform,
-                                 calibrate=self.calibration)
+                                 calibrate=self.calibration,
+                                 escalate=self._escalate if self.escalation else None)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -114,7 +126,7 @@ class BuilderNode(LifecycleNode):
         self.active.clear()
         return TransitionCallbackReturn.SUCCESS
 
-    def _generate(self, domain: str, request: str, context: str):
+    def _generate(self, domain: str, request: str, context: str, planner=None):
         from bb_agent.model.decoding import DecodeConfig
         cfg = DecodeConfig(greedy=True, max_tokens=self.p['max_tokens'],
                            timeout_s=self.p['timeout_s'])
@@ -123,8 +135,12 @@ class BuilderNode(LifecycleNode):
         if domain == 'robot' and world is not None:  # only ids that exist, only declared enums
             symbols = world_symbols(world, self.checker.schema('robot').enum_values())
         stall = self._stall if self.p['fault_stall_s'] > 0 else None
-        result = self.planner.plan(request, context, cfg, symbols=symbols, cancel=stall)
+        result = (planner or self.planner).plan(request, context, cfg, symbols=symbols,
+                                                cancel=stall)
         return result.outcome.value, result.text, result.confidence
+
+    def _escalate(self, domain: str, request: str, context: str):
+        return self._generate(domain, request, context, planner=self.escalation)
 
     def _stall(self) -> bool:
         # Fault injection, called before each decode step (the decoder's cancel hook, which

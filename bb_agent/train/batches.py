@@ -37,17 +37,18 @@ class Batch:
         gold = self.ids[:, 1:][self.target[:, :-1]]
         return gold if self.columns is None else self.columns[gold]
 
-    def compacted(self, vocab_ids: torch.Tensor) -> Batch:
+    def compacted(self, vocab_ids: torch.Tensor, *, strict: bool = True) -> Batch:
         """Return this batch over the output vocabulary ``vocab_ids`` (K,) alone.
 
-        Gold tokens must be in it (the training outputs built it); a gold token outside
-        would map to -1 and is an error, not a silent skip.
+        ``strict`` (training): gold tokens must be in it (the training outputs built it),
+        and one outside is an error, not a silent skip. Otherwise (scoring) such a gold
+        token maps to column -1, which no prediction matches.
         """
         size = max(int(vocab_ids.max()), int(self.ids.max())) + 1
         columns = torch.full((size,), -1, dtype=torch.long)
         columns[vocab_ids.cpu()] = torch.arange(vocab_ids.numel())
         gold = self.ids[:, 1:][self.target[:, :-1]].cpu()
-        if (columns[gold] < 0).any():
+        if strict and (columns[gold] < 0).any():
             raise ValueError('a gold token is outside the output vocabulary')
         allowed = None if self.allowed is None else self.allowed[..., vocab_ids.cpu()]
         return Batch(self.ids, self.target, allowed, self.step_of, self.edges, self.steps,

@@ -116,14 +116,31 @@ class Battery:
         self.schema = _schema(self.ckpt)
         self.strict = DecodeConfig(greedy=True, max_tokens=cfg.max_tokens, timeout_s=60.0)
         self.comp = compositional_split(traces)
+        if 'compositional' not in self.comp:
+            LOG.warning('no compositional test split: the ablation, takeover sweep and '
+                        'stacking run on %r', self.comp)
+        self.predictions: list[dict] = []  # per-example results (predictions.jsonl)
+        self._samples: dict = {}
+        self.progress = True
+
+    def rows(self, split: str, limit: int) -> list:
+        """Return ``limit`` rows of ``split`` drawn at random (the same draw every time)."""
+        key = (split, limit)
+        if key not in self._samples:
+            self._samples[key] = ev.sample_rows(self.traces.splits[split], limit,
+                                                self.cfg.seed, split)
+        return self._samples[key]
 
     def run_rows(self, rows, *, alpha: float | None = None, mode: str = 'strict',
-                 ged: bool = False) -> list[ev.Prediction]:
+                 ged: bool = False, label: str = 'plans') -> list[ev.Prediction]:
         """Decode and annotate ``rows`` at gate budget ``alpha`` (default: trained)."""
+        from bb_agent.train.progress import Progress
         self.model.set_alpha_max(self.alpha if alpha is None else alpha)
         cfg = self.strict if mode == 'strict' else DecodeConfig(
             mode=mode, greedy=True, max_tokens=self.cfg.max_tokens, timeout_s=60.0)
-        preds = ev.decode_rows(self.planner, rows, cfg, self.schema)
+        bar = Progress(len(rows), label, unit='plan', enabled=self.progress)
+        preds = ev.decode_rows(self.planner, rows, cfg, self.schema, progress=bar)
+        bar.close()
         ev.annotate(preds, rows, self.parser, self.schema, with_ged=ged)
         self.model.set_alpha_max(self.alpha)
         return preds
@@ -132,20 +149,29 @@ class Battery:
         """Strict (trained alpha and alpha 0) and unmasked metrics per test split."""
         out = {}
         for name in self.traces.tests():
-            rows = self.traces.splits[name][:self.cfg.limit]
-            out[name] = {'builder': ev.score(self.run_rows(rows, ged=True)),
-                         'base_only': ev.score(self.run_rows(rows, alpha=0.0)),
+            rows = self.rows(name, self.cfg.limit)
+            builder = self.run_rows(rows, ged=True, label=f'{name} builder')
+            base = self.run_rows(rows, alpha=0.0, label=f'{name} base only')
+            self.predictions += [
+                {'split': name, 'input': row.input, 'gold': row.output, 'prediction': p.text,
+                 'outcome': p.outcome, 'exact': p.exact, 'syntax_ok': p.syntax_ok,
+                 'approved': p.approved, 'unsafe': p.unsafe, 'tokens': p.tokens,
+                 'seconds': round(p.seconds, 4), 'base_only': q.text, 'base_exact': q.exact}
+                for row, p, q in zip(rows, builder, base, strict=True)]
+            out[name] = {'builder': ev.score(builder), 'base_only': ev.score(base),
                          'unmasked': ev.score(self.run_rows(rows[:self.cfg.free_limit],
-                                                            mode='free'))}
+                                                            mode='free',
+                                                            label=f'{name} unmasked'))}
         return out
 
     def sweep(self) -> dict:
         """Takeover sanity: compositional win rate and safety across gate budgets."""
-        rows = self.traces.splits[self.comp][:self.cfg.sweep_limit]
-        base = self.run_rows(rows, alpha=0.0)
+        rows = self.rows(self.comp, self.cfg.sweep_limit)
+        base = self.run_rows(rows, alpha=0.0, label='takeover alpha 0')
         points = []
         for alpha in sorted({round(a, 4) for a in (*self.cfg.alphas, self.alpha)}):  # float32 ᾱ
-            preds = base if alpha == 0.0 else self.run_rows(rows, alpha=alpha)
+            preds = base if alpha == 0.0 else self.run_rows(rows, alpha=alpha,
+                                                            label=f'takeover alpha {alpha}')
             s = ev.score(preds)
             points.append({'alpha': alpha, 'exact_match': s['exact_match'],
                            'checker_approved': s['checker_approved'],
@@ -157,8 +183,8 @@ class Battery:
 
     def ablation(self) -> dict:
         """Drop a random fraction of the skills in every block; measure the compositional drop."""
-        rows = self.traces.splits[self.comp][:self.cfg.sweep_limit]
-        full = ev.score(self.run_rows(rows))['exact_match']
+        rows = self.rows(self.comp, self.cfg.sweep_limit)
+        full = ev.score(self.run_rows(rows, label='ablation none'))['exact_match']
         rng = random.Random(self.cfg.seed)
         libraries = [block.skills for block in self.model.blocks.values()]
         points = []
@@ -168,7 +194,7 @@ class Battery:
                 dropped = rng.sample(range(k), min(k, round(frac * k)))
                 lib.enabled.fill_(True)
                 lib.enabled[dropped] = False
-            exact = ev.score(self.run_rows(rows))['exact_match']
+            exact = ev.score(self.run_rows(rows, label=f'ablation {frac}'))['exact_match']
             points.append({'dropped_fraction': frac, 'exact_match': exact,
                            'drop': round(full - exact, 4)})
         for lib in libraries:
@@ -179,8 +205,8 @@ class Battery:
         """Add one skill per block, train only it on ``shots`` examples; count parameters."""
         shots_from = next(s for s in ('val_compositional', 'val') if s in self.traces.splits)
         shots = self.traces.splits[shots_from][:self.cfg.shots]
-        rows = self.traces.splits[self.comp][:self.cfg.sweep_limit]
-        before = ev.score(self.run_rows(rows))['exact_match']
+        rows = self.rows(self.comp, self.cfg.sweep_limit)
+        before = ev.score(self.run_rows(rows, label='stacking before'))['exact_match']
         growth = []
         for n in (0, 1, 2, 4, 8):
             probe = copy.deepcopy(self.model)
@@ -197,7 +223,7 @@ class Battery:
         saved, self.model = self.model, trained
         self.planner.backend.model = trained
         try:
-            after = ev.score(self.run_rows(rows))['exact_match']
+            after = ev.score(self.run_rows(rows, label='stacking after'))['exact_match']
         finally:
             self.model = saved
             self.planner.backend.model = saved
@@ -249,13 +275,14 @@ class Battery:
         from bb_agent.train.door import Door
         schema = load_schema('robot')  # the lexicon and limits in force now
         decode = ie.CachedDecode(self.planner, self.strict)
-        val = ie.rows_from_traces(self.traces.splits.get('val', [])[:self.cfg.limit])
+        val = ie.rows_from_traces(self.rows('val', self.cfg.limit)
+                                  if 'val' in self.traces.splits else [])
         cal = ie.fit_calibration(Door(decode, schema), val, schema,
                                  note=f'val: {len(val)} requests') if val else None
         if cal is not None and self.cfg.write_calibration:
             cal.save(self.ckpt.folder)
         cal = cal or Calibration()
-        splits = {name: ie.rows_from_traces(self.traces.splits[name][:self.cfg.limit])
+        splits = {name: ie.rows_from_traces(self.rows(name, self.cfg.limit))
                   for name in self.traces.tests()}
         splits['test_natural'] = ie.rows_from_natural(load_natural(self.cfg.natural))
         return {'calibration': cal.__dict__,
@@ -268,7 +295,7 @@ class Battery:
                'alpha_trained': self.alpha, 'grammar': self.ckpt.grammar.name,
                'rail_params': self.model.rail_parameter_count(),
                'base_params': self.model.base_parameter_count(),
-               'config': self.cfg.model_dump()}
+               'config': self.cfg.model_dump(), 'compositional_split': self.comp}
         measures = {'splits': self.splits, 'ablation': self.ablation,
                     'takeover': self.sweep, 'stacking': self.stacking, 'intent': self.intent}
         for part in self.cfg.parts:
@@ -277,8 +304,12 @@ class Battery:
 
 
 def run_battery(checkpoint_dir: str | Path, data: str | Path | None, cfg: EvalConfig,
-                out: str | Path) -> dict:
-    """Evaluate, write ``metrics.json`` and the report into ``out``; return the metrics."""
+                out: str | Path, *, progress: bool = True) -> dict:
+    """Evaluate, write the results into ``out`` and return the metrics.
+
+    Files: ``metrics.json``, the report, and ``predictions.jsonl`` (one line per decoded
+    test example: input, gold, the builder's and the base-only prediction, outcome, checks).
+    """
     from bb_agent.train.eval_report import write_report
     checkpoint_dir, out = Path(checkpoint_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -286,10 +317,15 @@ def run_battery(checkpoint_dir: str | Path, data: str | Path | None, cfg: EvalCo
     torch.set_num_threads(cfg.threads)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(data) if data else regenerate_data(checkpoint_dir, Path(tmp))
-        metrics = Battery(checkpoint_dir, load_traces(folder), cfg).run()
+        battery = Battery(checkpoint_dir, load_traces(folder), cfg)
+        battery.progress = progress
+        metrics = battery.run()
         marker = folder / 'DIFFERS'
         if marker.exists():
             metrics['data_differs'] = [s for s in marker.read_text().split('\n') if s]
     (out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
+    with (out / 'predictions.jsonl').open('w') as f:
+        for row in battery.predictions:
+            f.write(json.dumps(row) + '\n')
     write_report(metrics, out, curves=checkpoint_dir / 'curves.png')
     return metrics

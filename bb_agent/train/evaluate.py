@@ -8,6 +8,7 @@ compares the predicted plan DAG with the gold one (nodes labelled by skill).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 import statistics
 import time
 
@@ -23,6 +24,7 @@ from bb_agent.core.schema import DomainSchema
 from bb_agent.core.world import world_from_dict
 from bb_agent.train.dataset import Trace
 
+LOG = logging.getLogger('bb_agent.eval')
 GED_TIMEOUT_S = 0.5  # per pair; exact GED is exponential, plans here have <= ~12 nodes
 
 
@@ -49,12 +51,13 @@ def syntax_parser(grammar: Grammar) -> lark.Lark:
         return lark.Lark(grammar.text, parser='earley')
 
 
-def decode_rows(planner, rows: list[Trace], cfg, schema: DomainSchema | None = None
-                ) -> list[Prediction]:
+def decode_rows(planner, rows: list[Trace], cfg, schema: DomainSchema | None = None,
+                progress=None) -> list[Prediction]:
     """Decode every row with ``cfg``; time each plan (seconds, wall clock).
 
     With a schema and a world per row, symbol values are limited to that world's ids and
-    the schema's enums, as the builder node does at run time.
+    the schema's enums, as the builder node does at run time. ``progress``: a
+    :class:`~bb_agent.train.progress.Progress` counting plans.
     """
     out = []
     for row in rows:
@@ -65,7 +68,24 @@ def decode_rows(planner, rows: list[Trace], cfg, schema: DomainSchema | None = N
         result = planner.plan(row.input, row.context, cfg, symbols=symbols)
         out.append(Prediction(result.text, result.outcome.value,
                               time.perf_counter() - start, len(result.tokens)))
+        if progress is not None:
+            progress.update(1)
     return out
+
+
+def sample_rows(rows: list, n: int, seed: int, what: str) -> list:
+    """Return ``n`` rows drawn uniformly at random (kept in file order), or all of them.
+
+    Taking the first n would evaluate a sorted file's shortest (or easiest) rows only;
+    drawing says so in the log.
+    """
+    if len(rows) <= n:
+        return rows
+    import random
+    keep = sorted(random.Random(seed).sample(range(len(rows)), n))
+    LOG.warning('%s: evaluating %d of %d rows, drawn at random (seed %d; --limit)', what, n,
+                len(rows), seed)
+    return [rows[i] for i in keep]
 
 
 def plan_graph(text: str, schema: DomainSchema) -> nx.DiGraph | None:

@@ -27,6 +27,7 @@ from bb_agent.model.builder import lm_logits_at
 from bb_agent.model.presets import ModelPreset, build_model
 from bb_agent.train.batches import LengthGroups, make_batch, trace_length
 from bb_agent.train.dataset import TraceSet
+from bb_agent.train.stopping import Stopping
 from bb_agent.train.tokenizer import output_vocabulary, save_tokenizer, train_bpe
 from bb_agent.train.trainer import RailTrainer, TrainConfig
 
@@ -42,6 +43,10 @@ class PipelineConfig:
     rail: TrainConfig = TrainConfig()
     base_dir: str | None = None  # a local HF model to use as the base instead
     device: str = 'cpu'  # where training runs ('cpu', 'cuda'); checkpoints are saved on CPU
+    base_batch_size: int | None = None  # base batches (None: the rail's batch size)
+    base_patience: int = 0  # validation evals without improvement before the base stops
+    base_eval_every: int = 250  # base steps between validation LM-loss evals (patience > 0)
+    time_budget_s: float | None = None  # the whole run's wall clock; each phase stops in it
 
 
 def corpus_texts(traces: TraceSet) -> list[str]:
@@ -83,10 +88,32 @@ def base_lm_backward(base, rows, tokenizer, *, max_len: int, micro: int,
     return total
 
 
+@torch.no_grad()
+def base_val_loss(base, tokenizer, rows, *, max_len: int, device: str = 'cpu') -> float:
+    """Return the base's mean LM loss on the programs of ``rows`` (validation)."""
+    total, count = 0.0, 0
+    vocab = base.get_output_embeddings().weight.shape[0]
+    rows = sorted(rows, key=trace_length)
+    for i in range(0, len(rows), 16):
+        b = make_batch(rows[i:i + 16], tokenizer, max_len=max_len, new_constraint=None,
+                       vocab=vocab).to(device)
+        logits, _ = lm_logits_at(base, b.ids, b.target)
+        total += float(torch.nn.functional.cross_entropy(logits.float(), b.gold(),
+                                                         reduction='sum'))
+        count += int(b.target.sum())
+    return total / max(1, count)
+
+
 def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, batch: int,
                   max_len: int, seed: int, progress: bool, device: str = 'cpu',
-                  micro: int = BASE_MICRO_BATCHES, group: int = 1) -> list[float]:
+                  micro: int = BASE_MICRO_BATCHES, group: int = 1,
+                  stopping: Stopping | None = None, eval_every: int = 250) -> list[float]:
     """Pretrain ``base`` with LM loss on whole examples; return the loss per step.
+
+    ``stopping`` (patience or a deadline): every ``eval_every`` steps the validation LM
+    loss is measured and the run ends on a plateau or at the deadline; ``steps`` is then
+    the cap. Its report lands in ``stopping`` (see :class:`~bb_agent.train.stopping.
+    Stopping`).
 
     ``group`` > 1 draws length-grouped batches (:class:`~bb_agent.train.batches.LengthGroups`);
     1 draws plain random batches (the same rows as ``rng.sample`` would).
@@ -95,7 +122,7 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     covers the program given the request, so the base on its own (alpha = 0) is a working,
     if plain, planner: the base-only baseline.
     """
-    from tqdm import tqdm
+    from bb_agent.train.progress import Progress
     rng = random.Random(seed)
     rows = traces.splits['train']
     groups = LengthGroups([trace_length(t) for t in rows], batch, group)
@@ -106,7 +133,10 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
                                                 pct_start=0.1)
     base.train()
     curve = []
-    for _ in tqdm(range(steps), disable=not progress, desc='base', unit='step'):
+    bar = Progress(steps, 'base', enabled=progress)
+    stopping = stopping or Stopping()
+    val = traces.splits.get('val', [])[:256]
+    for step in range(steps):
         opt.zero_grad(set_to_none=True)
         curve.append(base_lm_backward(base, [rows[i] for i in groups.next(rng)], tokenizer,
                                       max_len=max_len, micro=micro, device=device,
@@ -114,6 +144,16 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
         torch.nn.utils.clip_grad_norm_(base.parameters(), 1.0)
         opt.step()
         sched.step()
+        bar.update(1, lm=f'{curve[-1]:.3f}')
+        if stopping.patience and val and (step + 1) % eval_every == 0:
+            base.eval()
+            stopping.observe(step + 1, base_val_loss(base, tokenizer, val, max_len=max_len,
+                                                     device=device))
+            base.train()
+        if stopping.should_stop():
+            break
+    bar.close()
+    stopping.final = stopping.report(len(curve), bar.rate)
     base.eval()
     return curve
 
@@ -134,12 +174,12 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         model.set_vocabulary(output_vocabulary(
             tokenizer, [t.output for name in ('train', 'val') for t in traces.splits[name]],
             grammar_words(grammar)))
-        base_curve = []
+        base_curve, base_report = [], None
     elif cfg.base_dir:
         from transformers import AutoTokenizer
         tokenizer = AutoTokenizer.from_pretrained(cfg.base_dir, local_files_only=True)
         model = BuilderModel.from_base_dir(cfg.base_dir, cfg.preset.rail.config())
-        base_curve: list[float] = []
+        base_curve, base_report = [], None
     else:
         tokenizer = train_bpe(corpus_texts(traces), cfg.preset.tokenizer.vocab_size,
                               split=cfg.preset.tokenizer.split)
@@ -147,17 +187,25 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
                             seed=cfg.rail.seed)
         model.to(cfg.device)
         model.base.requires_grad_(True)
+        # The base may use up to 80% of a time budget; the rail gets the rest.
+        base_stop = Stopping(patience=cfg.base_patience, deadline=None if cfg.time_budget_s
+                             is None else started + 0.8 * cfg.time_budget_s)
         base_curve = pretrain_base(model.base, tokenizer, traces, steps=cfg.base_steps,
-                                   lr=cfg.base_lr, batch=cfg.rail.batch_size,
+                                   lr=cfg.base_lr, batch=cfg.base_batch_size or
+                                   cfg.rail.batch_size,
                                    max_len=cfg.rail.max_len, seed=cfg.rail.seed,
                                    progress=progress, device=cfg.device,
-                                   group=cfg.base_length_group)
+                                   group=cfg.base_length_group, stopping=base_stop,
+                                   eval_every=cfg.base_eval_every)
+        base_report = base_stop.final
         model.base.requires_grad_(False)  # frozen from here on
     model.to(cfg.device)
     vocab = model.base.get_output_embeddings().weight.shape[0]
     llg = llg_tokenizer(tokenizer, vocab_size=vocab)
     trainer = RailTrainer(model, tokenizer, traces.splits['train'], traces.splits['val'],
-                          lambda: GrammarConstraint(llg, grammar, vocab), cfg.rail, out)
+                          lambda: GrammarConstraint(llg, grammar, vocab), cfg.rail, out,
+                          deadline=None if cfg.time_budget_s is None
+                          else started + cfg.time_budget_s)
     if (out / 'last.pt').exists():
         trainer.resume(out / 'last.pt')
     records = trainer.fit(progress=progress, val_rows=_selection_split(traces))
@@ -171,6 +219,7 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
                  'best_val_token_accuracy': trainer.best_val,
                  'train_minutes': round((time.monotonic() - started) / 60, 2),
                  'torch_threads': torch.get_num_threads(),
+                 'base_training': base_report, 'rail_training': trainer.report,
                  'device': cfg.device}, data=traces.folder)
     if base_curve:
         (out / 'base_curve.json').write_text(json.dumps(base_curve) + '\n')

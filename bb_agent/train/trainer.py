@@ -22,6 +22,7 @@ from bb_agent.core.strict_model import StrictModel
 from bb_agent.train import losses
 from bb_agent.train.batches import Batch, LengthGroups, make_batch, trace_length
 from bb_agent.train.lagrangian import Constraint, cosines, flat, pcgrad
+from bb_agent.train.stopping import Stopping
 
 CONSTRAINTS = ('cfs_energy', 'g2g_loss', 'build_loss', 'reuse_loss', 'kl_budget',
                'calibration_loss')
@@ -52,6 +53,9 @@ class TrainConfig(StrictModel):
         'batches are cut from a pool of length_group x batch_size random examples sorted '
         'by length, so a batch pads little (16 halves a rail step on the CPU, but see the '
         'README: quality not yet shown equal); 1 = plain random batches'))
+    patience: int = Field(0, ge=0, le=1000, description=(
+        'validation evals without an improvement beyond alpha_margin before the rail stops '
+        '(0: run every step)'))
     cache_prefix: bool = Field(False, description=(
         "keep each example's frozen base states below the first rail layer (fp16, CPU) "
         'after its first use and run only the layers above: for a deep pretrained base, '
@@ -71,12 +75,15 @@ class RailTrainer:
     """
 
     def __init__(self, model, tokenizer, train, val, new_constraint: Callable[[], object],
-                 cfg: TrainConfig, out: Path) -> None:
+                 cfg: TrainConfig, out: Path, *, deadline: float | None = None) -> None:
         self.model, self.tok, self.train, self.val = model, tokenizer, train, val
         self.new_constraint, self.cfg, self.out = new_constraint, cfg, Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.params = list(model.rail_parameters())
         self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=0.01)
+        self.stopping = Stopping(patience=cfg.patience, margin=cfg.alpha_margin, lower=False,
+                                 deadline=deadline)
+        self.report: dict = {}
         self.constraints = {k: Constraint(cfg.targets[k], cfg.eta) for k in CONSTRAINTS}
         self.step, self.best_val, self.rng = 0, -1.0, random.Random(cfg.seed)
         self.groups = LengthGroups([trace_length(t) for t in train], cfg.batch_size,
@@ -207,8 +214,8 @@ class RailTrainer:
             chunk = rows[i:i + self.cfg.batch_size]
             batch = make_batch(chunk, self.tok, max_len=self.cfg.max_len, new_constraint=None,
                                vocab=self.vocab, cache=self.encodings)
-            if self.compact:
-                batch = batch.compacted(self.model.vocab_ids)
+            if self.compact:  # a held-out split may need tokens training never used
+                batch = batch.compacted(self.model.vocab_ids, strict=False)
             batch = batch.to(self.device)
             logits = self.model.forward_at(batch.ids, batch.target,
                                            prefix=self.frozen(chunk, batch)[0],
@@ -236,12 +243,11 @@ class RailTrainer:
     # --- loop ----------------------------------------------------------------------------
     def fit(self, *, progress: bool = True, val_rows=None) -> list[dict]:
         """Train to ``cfg.steps``; return the log records (also appended to the log file)."""
-        from tqdm import tqdm
+        from bb_agent.train.progress import Progress
         val_rows = val_rows or self.val[:256]
         records = []
         log = (self.out / 'train_log.jsonl').open('a')
-        bar = tqdm(total=self.cfg.steps, initial=self.step, disable=not progress,
-                   desc='rail', unit='step')
+        bar = Progress(self.cfg.steps, 'rail', initial=self.step, enabled=progress)
         while self.step < self.cfg.steps:
             rows = [self.train[i] for i in self.groups.next(self.rng)]
             record = self.train_step(rows)
@@ -249,14 +255,19 @@ class RailTrainer:
                 scores = self.validate(val_rows)
                 record['val_exact'], record['val_token'] = scores['exact'], scores['token']
                 record['alpha_lifted'] = self.maybe_lift_alpha(scores['token'])
+                self.stopping.observe(self.step, scores['token'])
                 self.save(self.out / 'last.pt')
             if self.step % self.cfg.log_every == 0 or 'val_exact' in record:
                 log.write(json.dumps(record) + '\n')
                 log.flush()
             records.append(record)
-            bar.update(1)
-            bar.set_postfix(lm=f'{record["task"]:.3f}', alpha=f'{record["alpha_max"]:.2f}')
+            if self.stopping.should_stop():
+                break
+            bar.update(1, lm=f'{record["task"]:.3f}', alpha=f'{record["alpha_max"]:.2f}',
+                       **({'val_exact': f'{record["val_exact"]:.3f}'}
+                          if 'val_exact' in record else {}))
         bar.close()
+        self.report = self.stopping.report(self.step, bar.rate)
         log.close()
         return records
 

@@ -47,6 +47,31 @@ def test_when_chain_runs_expect_the_first_usable_link(model, source, deferred):
     assert proposal.ok and proposal.source is source and proposal.deferred is deferred
 
 
+HOME = 's1 = home();\n'
+
+
+@pytest.mark.parametrize('first,second,source,tier,deferred,second_calls', [
+    (Model(), Model(), Source.MODEL, '', False, 0),  # the fast tier stands: no escalation
+    (Model(confidence=0.5), Model(), Source.MODEL, 'escalated', False, 1),  # unsure
+    (Model(program=SCAN), Model(), Source.MODEL, 'escalated', False, 1),  # pre-check failed
+    (Model(outcome='timeout'), Model(), Source.MODEL, 'escalated', False, 1),
+    (Model(program='s1 = open_gripper();\n'), Model(), Source.MODEL, 'escalated', False, 1),
+    # the second tier falls short too: the first tier's own fallback answers
+    (Model(confidence=0.5), Model(confidence=0.4), Source.NONE, '', True, 1),
+    (Model(program=SCAN), Model(program=SCAN), Source.TEMPLATE, '', False, 1),
+])
+def test_when_fast_tier_falls_short_expect_escalation_under_the_same_checks(
+        first, second, source, tier, deferred, second_calls):
+    def conform(domain, request, program, context):  # the gate: "go home" means home()
+        return (program == HOME, 'which?', 'not asked for')
+    proposal = Proposer(first, lambda d, p: p != SCAN, conform=conform,
+                        escalate=second).propose('robot', 'please go home')
+    assert proposal.ok and proposal.source is source and proposal.tier == tier
+    assert proposal.deferred is deferred and second.calls == second_calls
+    if tier:
+        assert proposal.program == HOME and proposal.message.startswith('escalated (')
+
+
 def test_when_violations_repeat_expect_template_mode_for_the_cooldown():
     now = [0.0]
     model = Model()
