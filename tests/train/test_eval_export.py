@@ -40,9 +40,15 @@ def test_when_recipe_is_trained_without_data_expect_checkpoint_with_curves(tiny_
 
 
 def test_when_battery_runs_on_tiny_checkpoint_expect_every_metric(tiny_checkpoint, tmp_path):
-    _run('eval', tiny_checkpoint, '--out', tmp_path, '--limit', 3, '--sweep-limit', 2,
-         '--free-limit', 2, '--stack-steps', 2, '--max-tokens', 24)
+    out = _run('eval', tiny_checkpoint, '--out', tmp_path, '--limit', 3, '--sweep-limit', 2,
+               '--free-limit', 2, '--stack-steps', 2, '--max-tokens', 24)
+    # the terminal gets a table (builder and base-only side by side) and the files' places
+    assert 'builder exact  base-only exact' in out and 'test_compositional' in out
+    predictions = [json.loads(line) for line in (tmp_path / 'predictions.jsonl').open()]
+    assert len(predictions) == 3 * 3  # three test splits, --limit 3 each
+    assert {'split', 'input', 'gold', 'prediction', 'exact', 'base_only'} <= set(predictions[0])
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    assert metrics['compositional_split'] == 'test_compositional'
     assert set(metrics['splits']) == {'test_iid', 'test_compositional', 'test_skin'}
     for split in metrics['splits'].values():
         for who in ('builder', 'base_only', 'unmasked'):
