@@ -98,7 +98,8 @@ class Proposer:
         thresholds: deferral thresholds by domain (confidence in [0, 1]).
         escalate: a second model tier (same signature as ``generate``) tried when the
             first tier's plan fails the pre-check or the gate, or is not confident enough;
-            its plan meets the same checks.
+            its plan meets the same checks. ``escalate_calibrate``: that tier's own
+            confidence calibration (default: the first tier's).
     """
 
     def __init__(self, generate: Callable | None, precheck: Callable[[str, str], bool], *,
@@ -108,13 +109,15 @@ class Proposer:
                  ground: Callable[[str, str], str | None] | None = None,
                  conform: Callable[[str, str, str, str], tuple[bool, str, str]] | None = None,
                  calibrate: Callable[[float, bool], float] | None = None,
-                 escalate: Callable | None = None) -> None:
+                 escalate: Callable | None = None,
+                 escalate_calibrate: Callable[[float, bool], float] | None = None) -> None:
         self.generate, self.precheck, self.clock = generate, precheck, clock
         self.escalate = escalate  # a larger tier's generate, tried when the first falls short
         self.ground = ground  # (domain, request) -> clarification question or None
         # (domain, request, program, context) -> (conforms, question, why)
         self.conform = conform or (lambda domain, request, program, context: (True, '', ''))
         self.calibrate = calibrate or (lambda raw, ok: raw)
+        self.escalate_calibrate = escalate_calibrate or self.calibrate  # the tier's own
         self.model_domains = model_domains
         self.thresholds = {**DEFER_THRESHOLDS, **(thresholds or {})}
         self.breakers = {d: Breaker(breaker_violations, breaker_cooldown_s)
@@ -139,14 +142,16 @@ class Proposer:
             if breaker.is_open(now):
                 model_note = 'model breaker open: template mode'
             else:
-                kind, value = self._attempt(self.generate, domain, request, context)
+                kind, value = self._attempt(self.generate, self.calibrate, domain, request,
+                                            context)
                 if breaker.record(kind != 'unusable', now):
                     LOG.warning('builder: %d consecutive violations in %s; template mode for '
                                 '%.0f s', breaker.limit, domain, breaker.cooldown_s)
                 if kind != 'accepted' and self.escalate is not None:
                     # 002 §9: the small tier serves routine requests; a plan it could not
                     # stand behind goes to the larger tier, under the same checks.
-                    kind2, value2 = self._attempt(self.escalate, domain, request, context)
+                    kind2, value2 = self._attempt(self.escalate, self.escalate_calibrate,
+                                                  domain, request, context)
                     if kind2 == 'accepted':
                         why = value if isinstance(value, str) else value.message
                         return replace(value2, message=f'escalated ({why})', tier='escalated')
@@ -161,8 +166,8 @@ class Proposer:
             True, deferred=True, question=clarification(domain, request),
             error_code=ErrorCode.LOW_CONFIDENCE, message=f'{model_note}; no template matches')
 
-    def _attempt(self, generate: Callable, domain: str, request: str, context: str
-                 ) -> tuple[str, Proposal | str]:
+    def _attempt(self, generate: Callable, calibrate: Callable, domain: str, request: str,
+                 context: str) -> tuple[str, Proposal | str]:
         """Run one model tier; return (kind, proposal or note).
 
         Kinds: ``accepted`` (a well-formed, conforming, confident plan), ``deferred`` (it
@@ -175,7 +180,7 @@ class Proposer:
             return 'unusable', f'model: {outcome}' + ('' if outcome != 'ok' else
                                                       ', failed the pre-check')
         fits, question, why = self.conform(domain, request, program, context)
-        confidence = self.calibrate(raw, fits)
+        confidence = calibrate(raw, fits)
         if fits and confidence >= self.thresholds[domain]:
             return 'accepted', Proposal(True, program, Source.MODEL, confidence,
                                         model_outcome=outcome, raw_confidence=raw,

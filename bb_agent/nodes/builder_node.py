@@ -38,7 +38,7 @@ from bb_msgs.srv import ProposePlan
 PARAMS = (
     Param('model_path', '', 'checkpoint folder ("" = the shipped default model)'),
     Param('escalate_model_path', '', 'a second, larger checkpoint (e.g. the pretrained '
-          'SmolLM2 tier) tried when the first tier\'s plan fails the pre-check or the '
+          "SmolLM2 tier) tried when the first tier's plan fails the pre-check or the "
           'intent gate or is below the deferral threshold ("" = no escalation)'),
     Param('backend', 'torch', 'torch or onnx (needs `bb-agent export --onnx` first)'),
     Param('threads', 1, 'torch intra-op threads for decoding', 1, 64),
@@ -95,11 +95,12 @@ class BuilderNode(LifecycleNode):
         except BBError as exc:
             self.get_logger().error(f'model unavailable: {exc.message}; templates only')
             self.planner = None
-        self.escalation = None
+        self.escalation, escalation_calibration = None, None
         if self.p['escalate_model_path'] and self.planner is not None:
-            try:  # the calibration stays the first tier's: the gate decides either way
-                self.escalation = Planner(load_checkpoint(self.p['escalate_model_path']),
-                                          backend=self.p['backend'], device='cpu')
+            try:
+                tier = load_checkpoint(self.p['escalate_model_path'])
+                self.escalation = Planner(tier, backend=self.p['backend'], device='cpu')
+                escalation_calibration = load_calibration(tier.folder)
             except BBError as exc:
                 self.get_logger().error(f'escalation tier unavailable: {exc.message}')
         thresholds = {d: self.p[f'defer_{d}'] for d in ('robot', 'api_json', 'phone', 'social')}
@@ -109,7 +110,8 @@ class BuilderNode(LifecycleNode):
                                  breaker_cooldown_s=self.p['breaker_cooldown_s'],
                                  ground=self._ground, conform=self._conform,
                                  calibrate=self.calibration,
-                                 escalate=self._escalate if self.escalation else None)
+                                 escalate=self._escalate if self.escalation else None,
+                                 escalate_calibrate=escalation_calibration)
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
