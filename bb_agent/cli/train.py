@@ -271,6 +271,9 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
                         help='examples per ablation/sweep/stacking point')
     parser.add_argument('--free-limit', type=_positive, default=100,
                         help='examples decoded without the mask per split')
+    parser.add_argument('--base-limit', type=_positive,
+                        help='examples per split for the base-only (alpha 0) comparison '
+                             '(default: --limit)')
     parser.add_argument('--stack-steps', type=int, default=40, help='skill-stacking steps')
     parser.add_argument('--max-tokens', type=_positive, default=256, help='tokens per plan')
     parser.add_argument('--threads', type=_positive, default=1,
@@ -291,7 +294,8 @@ def run_eval(args: argparse.Namespace) -> int:
     """Run the battery; print the headline numbers and where the report is."""
     from bb_agent.train.battery import EvalConfig, run_battery
     cfg = EvalConfig(limit=args.limit, sweep_limit=args.sweep_limit,
-                     free_limit=args.free_limit, stack_steps=args.stack_steps,
+                     free_limit=args.free_limit, base_limit=args.base_limit,
+                     stack_steps=args.stack_steps,
                      max_tokens=args.max_tokens, threads=args.threads, parts=args.parts,
                      natural=str(args.natural) if args.natural else None,
                      write_calibration=args.write_calibration)

@@ -44,21 +44,29 @@ class Door:
     """See the module docstring. ``decode(request, context, symbols) -> DecodeResult``."""
 
     def __init__(self, decode, schema: DomainSchema, *, guarded: bool = True,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None, escalate=None,
+                 escalate_calibration: Calibration | None = None) -> None:
         self.decode, self.schema, self.guarded = decode, schema, guarded
         self.calibration = calibration or Calibration()
+        self.escalate_decode = escalate  # a second tier's decode (the builder's escalation)
         self.world: World | None = None
         self.history: list[str] = []
         # No circuit breaker here: one request's outcome must not depend on the ones before.
         self.proposer = Proposer(self._generate, self._precheck, ground=self._ground,
                                  breaker_violations=10 ** 9,
                                  conform=self._conform if guarded else None,
-                                 calibrate=self.calibration if guarded else None)
+                                 calibrate=self.calibration if guarded else None,
+                                 escalate=self._escalate if escalate else None,
+                                 escalate_calibrate=escalate_calibration if guarded
+                                 else None)
 
-    def _generate(self, domain, request, context):
+    def _generate(self, domain, request, context, decode=None):
         symbols = world_symbols(self.world, self.schema.enum_values())
-        result = self.decode(request, context, symbols)
+        result = (decode or self.decode)(request, context, symbols)
         return result.outcome.value, result.text, result.confidence
+
+    def _escalate(self, domain, request, context):
+        return self._generate(domain, request, context, self.escalate_decode)
 
     def _precheck(self, domain, program) -> bool:
         try:

@@ -15,9 +15,16 @@ def _plots(metrics: dict, out: Path) -> list[str]:
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
     names = []
-    if not {'splits', 'takeover', 'ablation'} <= set(metrics):
-        return names
-    splits = metrics['splits']
+    if 'splits' in metrics:
+        names.append(_splits_plot(plt, metrics['splits'], out))
+    if 'takeover' in metrics:
+        names.append(_takeover_plot(plt, metrics, out))
+    if 'ablation' in metrics:
+        names.append(_ablation_plot(plt, metrics['ablation'], out))
+    return names
+
+
+def _splits_plot(plt, splits: dict, out: Path) -> str:
     fig, ax = plt.subplots(figsize=(8, 3.5))
     labels = list(splits)
     for offset, (who, colour) in enumerate((('builder', 'tab:blue'),
@@ -30,8 +37,11 @@ def _plots(metrics: dict, out: Path) -> list[str]:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / 'splits.png', dpi=90)
-    names.append('splits.png')
     plt.close(fig)
+    return 'splits.png'
+
+
+def _takeover_plot(plt, metrics: dict, out: Path) -> str:
     sweep = metrics['takeover']['points']
     fig, ax = plt.subplots(figsize=(6, 3.5))
     alphas = [p['alpha'] for p in sweep]
@@ -43,9 +53,11 @@ def _plots(metrics: dict, out: Path) -> list[str]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / 'takeover.png', dpi=90)
-    names.append('takeover.png')
     plt.close(fig)
-    abl = metrics['ablation']
+    return 'takeover.png'
+
+
+def _ablation_plot(plt, abl: dict, out: Path) -> str:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     xs = [0.0] + [p['dropped_fraction'] for p in abl['points']]
     ax.plot(xs, [abl['full_exact_match']] + [p['exact_match'] for p in abl['points']],
@@ -54,9 +66,8 @@ def _plots(metrics: dict, out: Path) -> list[str]:
            title='skill ablation (compositional)')
     fig.tight_layout()
     fig.savefig(out / 'ablation.png', dpi=90)
-    names.append('ablation.png')
     plt.close(fig)
-    return names
+    return 'ablation.png'
 
 
 def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Path:
@@ -71,8 +82,7 @@ def write_report(metrics: dict, out: Path, *, curves: Path | None = None) -> Pat
              f'{metrics["rail_params"]:,} rail parameters.']
     if 'splits' in metrics:
         lines += _split_lines(metrics)
-    if {'takeover', 'ablation', 'stacking'} <= set(metrics):
-        lines += _rest_lines(metrics)
+    lines += _rest_lines(metrics)
     if 'intent' in metrics:
         from bb_agent.train.intent_report import intent_section
         more, pngs = intent_section(metrics['intent'], out)
@@ -104,23 +114,38 @@ def _split_lines(metrics: dict) -> list[str]:
 
 
 def _rest_lines(metrics: dict) -> list[str]:
+    """Return the sections of whichever of takeover, ablation and stacking were run."""
     lines = []
-    sweep = metrics['takeover']
-    lines += ['', f'## Takeover sweep ({sweep["split"]}, n={sweep["n"]})', '',
+    if 'takeover' in metrics:
+        lines += _takeover_lines(metrics['takeover'])
+    if 'ablation' in metrics:
+        lines += _ablation_lines(metrics['ablation'])
+    if 'stacking' in metrics:
+        lines += _stacking_lines(metrics['stacking'])
+    return lines
+
+
+def _takeover_lines(sweep: dict) -> list[str]:
+    lines = ['', f'## Takeover sweep ({sweep["split"]}, n={sweep["n"]})', '',
               '| alpha_max | exact | win rate vs base | approved | unsafe |',
               '|---|---|---|---|---|']
     lines += [f'| {p["alpha"]:.2f} | {_pct(p["exact_match"])} | {p["win_rate_vs_base"]:.3f} | '
               f'{_pct(p["checker_approved"])} | {_pct(p["unsafe_rate"])} |'
               for p in sweep['points']]
-    lines += ['', f'Unsafe-rate spread across the sweep: {_pct(sweep["unsafe_spread"])}.']
-    abl = metrics['ablation']
-    lines += ['', f'## Skill ablation ({abl["split"]}, n={abl["n"]}; all skills: '
+    return lines + ['', f'Unsafe-rate spread across the sweep: {_pct(sweep["unsafe_spread"])}.']
+
+
+def _ablation_lines(abl: dict) -> list[str]:
+    lines = ['', f'## Skill ablation ({abl["split"]}, n={abl["n"]}; all skills: '
                   f'{_pct(abl["full_exact_match"])})', '',
               '| skills dropped | exact | drop |', '|---|---|---|']
     lines += [f'| {100 * p["dropped_fraction"]:.0f}% | {_pct(p["exact_match"])} | '
               f'{100 * p["drop"]:+.1f} pts |' for p in abl['points']]
-    st = metrics['stacking']
-    lines += ['', '## Skill stacking', '',
+    return lines
+
+
+def _stacking_lines(st: dict) -> list[str]:
+    return ['', '## Skill stacking', '',
               f'One new skill per block trained on {st["shots"]} examples of `{st["shots_from"]}` '
               f'for {st["steps"]} steps (everything else frozen): {st["split"]} exact match '
               f'{_pct(st["exact_before"])} -> {_pct(st["exact_after"])}.',
@@ -128,4 +153,3 @@ def _rest_lines(metrics: dict) -> list[str]:
               f'({100 * st["params_added_fraction"]:.2f}% of the rail); rail parameters grow '
               f'with library size at log-log slope {st["growth_exponent"]:.3f} '
               f'({"sublinear" if st["sublinear"] else "NOT sublinear"}).']
-    return lines
