@@ -75,8 +75,25 @@ def http_rows(doc: dict) -> list[str]:
             f'{", ".join(f"{k}: {v}" for k, v in doc["by_status"].items())} |']
 
 
+def tiers_rows(doc: dict) -> list[str]:
+    """Return table rows for the tiers benchmark (pretrained tier, torch vs ORT)."""
+    t = doc['tokens_per_s']
+    rows = [f'| pretrained tier decoding, tokens/s (torch / ORT fp32 / ORT int8) | '
+            f'{t["torch"]} / {t["ort_fp32"]} / {t["ort_int8"]} | | ORT fp32 '
+            f'{t["ort_fp32_over_torch"]:.2f}x, int8 {t["ort_int8_over_torch"]:.2f}x torch '
+            f'(goal >= 2x); {doc["torch_threads"]} thread |']
+    for name, c in doc['chains'].items():
+        lat = c['approved_plan_s'] or {'p50': float('nan'), 'p95': float('nan')}
+        rows.append(f'| test_natural via the door, {name} | {1000 * lat["p50"]:.0f} ms | '
+                    f'{1000 * lat["p95"]:.0f} ms (p95) | correct {100 * c["correct"]:.1f}%, '
+                    f'faithful {100 * c["faithful"]:.1f}% of {c["plan_cases"]}, '
+                    f'escalated {c["escalated"]} |')
+    return rows
+
+
 ROWS = (('checker', checker_rows), ('soundness', soundness_rows), ('decode', decode_rows),
-        ('runtime', runtime_rows), ('http', http_rows), ('stale', stale_rows))
+        ('runtime', runtime_rows), ('http', http_rows), ('stale', stale_rows),
+        ('tiers', tiers_rows))
 
 
 def main(folder: str) -> int:

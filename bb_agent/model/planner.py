@@ -27,17 +27,18 @@ class Planner:
         backend: ``torch`` (eager) or ``onnx`` (needs ``bb-agent export --onnx`` first).
         model: an already-loaded torch model to serve (evaluation sweeps reuse one).
         device: torch device (None: CUDA when available).
+        onnx_dir: the ONNX export to serve (default ``CHECKPOINT/onnx``; e.g. an int8 one).
     """
 
     def __init__(self, checkpoint: Checkpoint, *, backend: str = 'torch', model=None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, onnx_dir=None) -> None:
         if backend not in BACKENDS:
             raise BBError(ErrorCode.INVALID_ARGUMENT, f'backend {backend!r} not in {BACKENDS}')
         self.checkpoint, self.tokenizer = checkpoint, checkpoint.tokenizer
         if backend == 'onnx':
             from bb_agent.model.onnx_backend import OnnxBackend
             self.model = None
-            self.backend = OnnxBackend(checkpoint.folder / 'onnx')
+            self.backend = OnnxBackend(onnx_dir or checkpoint.folder / 'onnx')
         else:
             from bb_agent.model.backends import TorchBackend
             self.model = model if model is not None else checkpoint.load_model()
