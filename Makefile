@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint bench demo clean
+.PHONY: setup test lint bench bench-tiers demo clean
 setup:
 	@scripts/setup.sh
 
@@ -27,6 +27,13 @@ bench: setup
 	  $(VENV)/bin/bb-agent bench runtime --out bench/results/runtime.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench stale --out bench/results/stale.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench http --out bench/results/http.json >/dev/null && \
+	  $(PY) -m bench.table bench/results
+
+# The pretrained tier against the fast tier (needs models/smollm2 and the converted base;
+# ~1 h on the 2-core CPU: an ONNX export of the 135M model and test_natural through 5 chains).
+bench-tiers: setup
+	@source scripts/ros_env.sh && \
+	  $(VENV)/bin/bb-agent bench tiers --out bench/results/tiers.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
 
 # The main job: the whole stack (default model + sim robot), the scripted scenario, a
