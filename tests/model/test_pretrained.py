@@ -6,6 +6,7 @@ into a temporary cache, stands in for SmolLM2; one test loads the real converted
 """
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -181,8 +182,8 @@ def test_when_pretrained_preset_names_unknown_base_expect_known_ones_listed(tmp_
 def test_when_real_converted_base_is_loaded_expect_one_plan_under_the_mask():
     from bb_agent.core.dsl.grammar import load_grammar
     from bb_agent.core.dsl.parser import parse_program
-    from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.model.backends import TorchBackend
+    from bb_agent.model.constraint import GrammarConstraint, llg_tokenizer
     from bb_agent.model.decoding import DecodeConfig, Decoder
     base = pretrained.load_base(weights_sha256=pretrained.read_manifest(
         pretrained.base_dir())['weights_sha256'])
@@ -203,3 +204,33 @@ def test_when_real_converted_base_is_loaded_expect_one_plan_under_the_mask():
     assert all(constraint.consume(t) for t in result.tokens)
     if result.text:
         parse_program(result.text)
+
+
+SHIPPED_TIER = Path(__file__).resolve().parents[2] / 'models' / 'smollm2'
+
+
+@pytest.mark.skipif(pretrained.read_manifest(pretrained.base_dir()) is None
+                    or not (SHIPPED_TIER / 'config.json').exists(),
+                    reason='the SmolLM2 base is not converted here (make setup does it)')
+@pytest.mark.parametrize('request_text,context', [
+    ('go to the home pose', 'objects: ; bins: ; human: none'),
+    ('put the red can in bin a', 'objects: red_can; bins: bin_a; human: none'),
+])
+def test_when_shipped_pretrained_tier_plans_expect_a_checked_program(request_text, context):
+    from bb_agent.core.dsl.parser import parse_program
+    from bb_agent.model.checkpoint import load_checkpoint
+    ckpt = load_checkpoint(SHIPPED_TIER)
+    assert ckpt.config['base_model']['name'] == pretrained.DEFAULT_BASE
+    result = _tier_planner(ckpt).plan(request_text, context)
+    assert result.outcome.value == 'ok', result
+    parse_program(result.text)
+
+
+_PLANNERS: dict = {}
+
+
+def _tier_planner(ckpt):
+    from bb_agent.model.planner import Planner
+    if 'tier' not in _PLANNERS:  # one load (~3 s, the base's hash included) for the table
+        _PLANNERS['tier'] = Planner(ckpt, device='cpu')
+    return _PLANNERS['tier']
