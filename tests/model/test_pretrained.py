@@ -211,7 +211,9 @@ SHIPPED_TIER = Path(__file__).resolve().parents[2] / 'models' / 'smollm2'
 
 @pytest.mark.skipif(pretrained.read_manifest(pretrained.base_dir()) is None
                     or not (SHIPPED_TIER / 'config.json').exists(),
-                    reason='the SmolLM2 base is not converted here (make setup does it)')
+                    reason='no trained pretrained tier in models/smollm2 (not shipped yet; '
+                           '`bb-agent train --preset smollm2 --out models/smollm2`), or the '
+                           'SmolLM2 base is not converted (make setup)')
 @pytest.mark.parametrize('request_text,context', [
     ('go to the home pose', 'objects: ; bins: ; human: none'),
     ('put the red can in bin a', 'objects: red_can; bins: bin_a; human: none'),
