@@ -44,19 +44,28 @@ class Planner:
             self.model = model if model is not None else checkpoint.load_model()
             self.backend = TorchBackend(self.model, device=device)
         self.vocab = self.backend.vocab_size
-        # A pretrained base's output vocabulary (ids), widened per request by its symbols.
-        self.vocabulary = checkpoint.output_vocabulary()
+        # A pretrained base's output vocabulary (bool (V,), None: every token), widened per
+        # request by its symbols; built once here, copied per request.
+        self.vocabulary = None
+        ids = checkpoint.output_vocabulary()
+        if ids is not None:
+            import torch
+            self.vocabulary = torch.zeros(self.vocab, dtype=torch.bool)
+            self.vocabulary[ids] = True
         self._llg = llg_tokenizer(self.tokenizer, vocab_size=self.vocab)
         self._lock = threading.Lock()
         self.decoder = Decoder(self.backend, self.new_constraint,
                                eos_token=self.tokenizer.eos_token_id,
                                detokenize=self.tokenizer.decode)
 
-    def new_constraint(self, grammar=None, symbols: list[str] | None = None
-                       ) -> GrammarConstraint:
-        """Return a fresh constraint over ``grammar`` (default: the checkpoint's)."""
+    def new_constraint(self, grammar=None, vocabulary=None) -> GrammarConstraint:
+        """Return a fresh constraint over ``grammar`` (default: the checkpoint's).
+
+        ``vocabulary``: :meth:`vocabulary_mask`'s (default: the trained vocabulary alone).
+        """
         return GrammarConstraint(self._llg, grammar or self.checkpoint.grammar, self.vocab,
-                                 vocabulary=self.vocabulary_mask(symbols))
+                                 vocabulary=self.vocabulary if vocabulary is None
+                                 else vocabulary)
 
     def vocabulary_mask(self, symbols: list[str] | None = None):
         """Return the tokens (bool (V,)) a pretrained-base model may write, or None (all).
@@ -64,12 +73,10 @@ class Planner:
         Its trained output vocabulary plus the tokens of ``symbols``: a world's object
         and bin ids are copied from the prompt even when training never wrote them.
         """
-        if self.vocabulary is None:
-            return None
-        import torch
-        mask = torch.zeros(self.vocab, dtype=torch.bool)
-        mask[self.vocabulary] = True
-        for symbol in symbols or ():
+        if self.vocabulary is None or not symbols:
+            return self.vocabulary
+        mask = self.vocabulary.clone()
+        for symbol in symbols:
             for form in (symbol, f' {symbol}'):
                 mask[self.tokenizer.encode(form, add_special_tokens=False)] = True
         return mask
@@ -92,6 +99,7 @@ class Planner:
         cfg = cfg or DecodeConfig(greedy=True)
         grammar = restrict_symbols(self.checkpoint.grammar, symbols) if symbols else None
         with self._lock:  # one decode at a time: the decoder's constraint factory is shared
-            self.decoder.new_constraint = lambda: self.new_constraint(grammar, symbols)
+            vocabulary = self.vocabulary_mask(symbols)  # once per request, not per constraint
+            self.decoder.new_constraint = lambda: self.new_constraint(grammar, vocabulary)
             return self.decoder.generate(self.prompt_ids(request, context), cfg,
                                          cancel=cancel)

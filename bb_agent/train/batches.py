@@ -47,7 +47,7 @@ class Batch:
         size = max(int(vocab_ids.max()), int(self.ids.max())) + 1
         columns = torch.full((size,), -1, dtype=torch.long)
         columns[vocab_ids.cpu()] = torch.arange(vocab_ids.numel())
-        gold = self.ids[:, 1:][self.target[:, :-1]].cpu()
+        gold = self.gold().cpu()
         if strict and (columns[gold] < 0).any():
             raise ValueError('a gold token is outside the output vocabulary')
         allowed = None if self.allowed is None else self.allowed[..., vocab_ids.cpu()]
