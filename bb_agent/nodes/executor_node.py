@@ -68,6 +68,8 @@ PARAMS = (
           "the schema's operator skills (config/nodes/operator.yaml, shared with the agent)"),
     Param('token_ttl_s', 30.0, 'an approval token older than this is refused (s)', 1.0, 3600.0),
     Param('monitor_timeout_s', 0.25, 'safety/status silence that stops motion (s)', 0.02, 5.0),
+    Param('start_wait_s', 3.0, 'a plan that meets the start-up STOP (the monitor has no '
+          'first state yet) waits this long for it to clear (s)', 0.0, 30.0),
     Param('autostart', True, 'configure and activate on start'),
     *ADAPTER_PARAMS,
 )
@@ -100,6 +102,7 @@ class ExecutorNode(LifecycleNode):
         self.create_subscription(WorldState, 'world_state', self.live.put, 10)
         self.create_subscription(Bool, 'estop', self._estop, LATCHED)
         self.heartbeat = -math.inf  # time.monotonic() of the newest safety/status
+        self.safety: SafetyStatus | None = None  # the newest safety/status
         self.create_subscription(SafetyStatus, 'safety/status', self._heartbeat, 10)
         self.admission = Admission(self.key, token_ttl_s=self.p['token_ttl_s'], extra_operator=(
             s.strip() for s in self.p['approval_skills'].split(',') if s.strip()))
@@ -156,8 +159,31 @@ class ExecutorNode(LifecycleNode):
         with contextlib.suppress(Exception):
             self.stop_pub.publish(Empty())
 
-    def _heartbeat(self, _msg: SafetyStatus) -> None:
+    def _heartbeat(self, msg: SafetyStatus) -> None:
         self.heartbeat = time.monotonic()
+        self.safety = msg
+
+    def _stop_refusal(self) -> str | None:
+        """Return why STOP holds the plan back, or None once it is clear.
+
+        A monitor that is up but has not judged a first state yet holds STOP without a
+        latch (start-up); a plan sent right after bring-up waits up to ``start_wait_s`` for
+        it to clear, nothing moving meanwhile. A latched STOP is refused at once.
+        """
+        deadline = time.monotonic() + self.p['start_wait_s']
+        # estop, or the status's own level: an executor started after the monitor may hear
+        # safety/status before the latched estop sample reaches it (fail closed on either)
+        while self.estop.is_set() or (self.safety is not None and
+                                      self.safety.level == SafetyStatus.LEVEL_STOP):
+            status = self.safety
+            if (status is not None and status.latched) or time.monotonic() >= deadline:
+                why = '; '.join(status.reasons) if status is not None else \
+                    'no safety status received'
+                return (f'STOP is latched ({why}); nothing moves until it is reset'
+                        if status is not None and status.latched else
+                        f'STOP holds: the safety monitor has not cleared the start ({why})')
+            time.sleep(0.02)
+        return None
 
     def _heartbeat_age(self) -> float:
         return time.monotonic() - self.heartbeat
@@ -307,9 +333,9 @@ class ExecutorNode(LifecycleNode):
             self.running, self.running_id = engine, bytes(handle.goal_id.uuid)
             canceled = self.running_id in self.canceled
             self.canceled.clear()  # stale ids: goals never run concurrently here
-        if self.estop.is_set():
-            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP,
-                                'STOP is latched; nothing moves until it is reset')
+        refusal = self._stop_refusal()
+        if refusal is not None:
+            engine.request_stop(ExecOutcome.STOPPED, ErrorCode.SAFETY_STOP, refusal)
         elif canceled or handle.is_cancel_requested:  # before the engine was registered
             engine.request_stop(ExecOutcome.CANCELED, ErrorCode.NONE, 'canceled by the client')
         log_json(self, 'execute', correlation_id=cid, plan_id=plan_id, nodes=len(graph.nodes))

@@ -27,7 +27,7 @@ from bb_agent.model.builder import lm_logits_at
 from bb_agent.model.presets import ModelPreset, build_model
 from bb_agent.train.batches import LengthGroups, make_batch, trace_length
 from bb_agent.train.dataset import TraceSet
-from bb_agent.train.stopping import Stopping
+from bb_agent.train.stopping import PLATEAU_CUTS, Stopping, warmup_then_scaled
 from bb_agent.train.tokenizer import output_vocabulary, save_tokenizer, train_bpe
 from bb_agent.train.trainer import RailTrainer, TrainConfig
 
@@ -54,6 +54,7 @@ def corpus_texts(traces: TraceSet) -> list[str]:
     return [f'{t.prompt()}\n{t.output}' for t in traces.splits['train']]
 
 
+BASE_WARMUP = 500  # plateau rule: base warm-up steps (or 5% of the cap when that is less)
 BASE_MICRO_BATCHES = 4  # length-sorted micro-batches per base step, the whole batch's
 # gradient. 2-core CPU, default preset, random batches of 16: 0.375 s/step sustained over
 # 5,970 steps (0.6 s as one padded batch)
@@ -129,12 +130,16 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
     # fused: one kernel for the whole update (the same AdamW; 12 -> 6 ms a step on the CPU)
     opt = torch.optim.AdamW(base.parameters(), lr=lr, weight_decay=0.01, fused=True)
     cache: dict = {}  # encodings of the training rows, made once
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 2),
-                                                pct_start=0.1)
+    stopping = stopping or Stopping()
+    if stopping.patience:  # plateau: warm up, hold the peak, cut it when validation stalls
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, warmup_then_scaled(stopping, min(BASE_WARMUP, max(1, steps // 20))))
+    else:  # a fixed horizon: one cycle over exactly ``steps``
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr,
+                                                    total_steps=max(steps, 2), pct_start=0.1)
     base.train()
     curve = []
     bar = Progress(steps, 'base', enabled=progress)
-    stopping = stopping or Stopping()
     val = traces.splits.get('val', [])[:256]
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
@@ -149,10 +154,12 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
             base.eval()
             stopping.observe(step + 1, base_val_loss(base, tokenizer, val, max_len=max_len,
                                                      device=device))
+            stopping.keep(base.parameters())
             base.train()
         if stopping.should_stop():
             break
     bar.close()
+    stopping.restore(base.parameters())  # the best validated weights, not the last
     stopping.final = stopping.report(len(curve), bar.rate)
     base.eval()
     return curve
@@ -188,7 +195,9 @@ def run_pipeline(traces: TraceSet, grammar: Grammar, cfg: PipelineConfig, out: s
         model.to(cfg.device)
         model.base.requires_grad_(True)
         # The base may use up to 80% of a time budget; the rail gets the rest.
-        base_stop = Stopping(patience=cfg.base_patience, deadline=None if cfg.time_budget_s
+        base_stop = Stopping(patience=cfg.base_patience,
+                             decays=PLATEAU_CUTS if cfg.base_patience else 0,
+                             deadline=None if cfg.time_budget_s
                              is None else started + 0.8 * cfg.time_budget_s)
         base_curve = pretrain_base(model.base, tokenizer, traces, steps=cfg.base_steps,
                                    lr=cfg.base_lr, batch=cfg.base_batch_size or

@@ -22,7 +22,7 @@ from bb_agent.core.strict_model import StrictModel
 from bb_agent.train import losses
 from bb_agent.train.batches import Batch, LengthGroups, make_batch, trace_length
 from bb_agent.train.lagrangian import Constraint, cosines, flat, pcgrad
-from bb_agent.train.stopping import Stopping
+from bb_agent.train.stopping import PLATEAU_CUTS, Stopping
 
 CONSTRAINTS = ('cfs_energy', 'g2g_loss', 'build_loss', 'reuse_loss', 'kl_budget',
                'calibration_loss')
@@ -82,7 +82,7 @@ class RailTrainer:
         self.params = list(model.rail_parameters())
         self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=0.01)
         self.stopping = Stopping(patience=cfg.patience, margin=cfg.alpha_margin, lower=False,
-                                 deadline=deadline)
+                                 decays=PLATEAU_CUTS if cfg.patience else 0, deadline=deadline)
         self.report: dict = {}
         self.constraints = {k: Constraint(cfg.targets[k], cfg.eta) for k in CONSTRAINTS}
         self.step, self.best_val, self.rng = 0, -1.0, random.Random(cfg.seed)
@@ -256,6 +256,7 @@ class RailTrainer:
                 record['val_exact'], record['val_token'] = scores['exact'], scores['token']
                 record['alpha_lifted'] = self.maybe_lift_alpha(scores['token'])
                 self.stopping.observe(self.step, scores['token'])
+                self.stopping.keep([*self.params, self.model.alpha_max])
                 self.save(self.out / 'last.pt')
             if self.step % self.cfg.log_every == 0 or 'val_exact' in record:
                 log.write(json.dumps(record) + '\n')
@@ -263,10 +264,14 @@ class RailTrainer:
             records.append(record)
             if self.stopping.should_stop():
                 break
+            for group in self.opt.param_groups:  # a plateau's cuts (1.0 until one)
+                group['lr'] = self.cfg.lr * self.stopping.lr_scale
             bar.update(1, lm=f'{record["task"]:.3f}', alpha=f'{record["alpha_max"]:.2f}',
                        **({'val_exact': f'{record["val_exact"]:.3f}'}
                           if 'val_exact' in record else {}))
         bar.close()
+        if self.stopping.patience:  # the best validated rail (and its alpha), not the last
+            self.stopping.restore([*self.params, self.model.alpha_max])
         self.report = self.stopping.report(self.step, bar.rate)
         log.close()
         return records

@@ -17,7 +17,7 @@ from bb_agent.domains.robot.motion import HOME
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import PlanGraph, WorldState
 from bb_msgs.srv import CheckPlan
-from tests.ros.stack import RosClient, Stack
+from tests.ros.stack import LOADED_STALE_S, RosClient, Stack
 
 pytestmark = pytest.mark.ros
 R = ExecutePlan.Result
@@ -36,7 +36,7 @@ def env(tmp_path_factory):
 def robot(repo_root, env):
     # The safety monitor too: the executor moves nothing without its heartbeat.
     s = Stack(repo_root, {'sim_robot': ('sim_robot_node', {'time_scale': 4.0}),
-                          'safety_monitor': ('safety_monitor_node', {}),
+                          'safety_monitor': ('safety_monitor_node', {'stale_s': LOADED_STALE_S}),
                           'plan_checker': ('plan_checker_node', {})}, env)
     yield s
     s.stop()
@@ -54,8 +54,11 @@ def ros(robot):
     c.close()
 
 
-def executor(repo_root, env, **params):
-    return Stack(repo_root, {'executor': ('executor_node', params)}, env)
+def executor(ros, repo_root, env, **params):
+    """Start an executor process; then reset a STOP its start-up load may have latched."""
+    stack = Stack(repo_root, {'executor': ('executor_node', params)}, env)
+    ros.ready_to_move()
+    return stack
 
 
 def approved(ros, program):
@@ -79,7 +82,7 @@ def base_xy(ros):
 
 def test_when_arm_adapter_is_joint_trajectory_expect_arm_reaches_each_target(
         ros, repo_root, env):
-    ex = executor(repo_root, env, adapter='joint_trajectory')
+    ex = executor(ros, repo_root, env, adapter='joint_trajectory')
     try:
         for program, where in (('s1 = move_to(target=bin_b);\n', BIN_B),
                                ('s1 = home();\n', HOME)):
@@ -100,7 +103,7 @@ def test_when_arm_adapter_is_joint_trajectory_expect_arm_reaches_each_target(
 
 
 def test_when_move_to_routes_to_twist_expect_base_drives_there_and_back(ros, repo_root, env):
-    ex = executor(repo_root, env, adapter_routes='move_to=twist,home=twist')
+    ex = executor(ros, repo_root, env, adapter_routes='move_to=twist,home=twist')
     try:
         for program, where in (('s1 = move_to(target=bin_b);\n', BIN_B[:2]),
                                ('s1 = home();\n', (0.0, 0.0))):
@@ -113,7 +116,7 @@ def test_when_move_to_routes_to_twist_expect_base_drives_there_and_back(ros, rep
 
 def test_when_base_drive_is_canceled_expect_zero_twist_and_base_stands_still(
         ros, repo_root, env):
-    ex = executor(repo_root, env, adapter='twist', base_max_linear=0.05)
+    ex = executor(ros, repo_root, env, adapter='twist', base_max_linear=0.05)
     try:
         goal = approved(ros, 's1 = move_to(target=bin_a);\n')
         assert ros.execute.wait_for_server(timeout_sec=10)

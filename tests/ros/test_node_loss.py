@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.ros.harness import Proc
+from tests.ros.stack import LOADED_STALE_S, RosClient
 
 pytestmark = pytest.mark.ros
 BIN = Path(sys.executable).parent
@@ -28,10 +29,16 @@ def stack(tmp_path, repo_root):
     env = {**os.environ, 'BB_AGENT_APPROVAL_KEY_FILE': str(tmp_path / 'approval.key')}
     params = tmp_path / 'params.yaml'  # the sim at real time: the move lasts ~5 s
     params.write_text('sim_robot:\n  ros__parameters:\n    time_scale: 1.0\n'
-                      'http_bridge:\n  ros__parameters:\n    port: 1\n')  # bridge: off
+                      'http_bridge:\n  ros__parameters:\n    port: 1\n'  # bridge: off
+                      f'safety_monitor:\n  ros__parameters:\n    stale_s: {LOADED_STALE_S}\n')
     up = Proc([str(BIN / 'bb-agent'), 'up', '--params-file', str(params)], cwd=repo_root,
               env=env)
     assert up.wait_for_line('bb-agent up: READY', 180), up.output()[-3000:]
+    client = RosClient('node_loss_test_client')
+    try:  # six processes starting on two cores may starve the sim past stale_s: reset
+        client.ready_to_move(30)
+    finally:
+        client.close()
     yield up, env
     up.stop()
 
@@ -50,7 +57,8 @@ def test_when_a_required_node_dies_mid_request_expect_a_typed_answer_within_seco
         while 'move_to: running' not in ask.output() and time.monotonic() < deadline and \
                 ask.popen.poll() is None:
             time.sleep(0.1)
-        assert 'move_to: running' in ask.output(), ask.output()[-3000:]
+        assert 'move_to: running' in ask.output(), \
+            f'{ask.output()[-3000:]}\n--- the stack:\n{up.output()[-3000:]}'
         time.sleep(0.5)  # moving now
         pids = subprocess.run(['pgrep', '-f', f'__node:={victim}( |$)'], capture_output=True,
                               text=True).stdout.split()

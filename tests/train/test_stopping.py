@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bb_agent.train.progress import Progress
-from bb_agent.train.stopping import Stopping
+from bb_agent.train.stopping import Stopping, warmup_then_scaled
 from bb_agent.train.synthesize import Sizes, synthesize
 
 BB_AGENT = str(Path(sys.executable).with_name('bb-agent'))
@@ -33,6 +33,45 @@ def test_when_validation_is_observed_expect_plateau_stops_only_without_progress(
     report = rule.report(len(values) * 100, 2.5)
     assert report['stopped_by'] == ('plateau' if stops_at else 'steps')
     assert report['still_improving'] is improving and report['steps_per_s'] == 2.5
+
+
+@pytest.mark.parametrize('values,decays,stops_at,cuts', [
+    # a wobbling loss: each plateau cuts the rate first; only a plateau after 2 cuts stops
+    ([1.0, 0.5, 0.6, 0.6, 0.4, 0.45, 0.45, 0.3, 0.3, 0.31], 2, 10, [4, 7]),
+    ([1.0, 0.5, 0.6, 0.6], 0, 4, []),                        # no cuts: the first plateau stops
+    ([1.0, 0.5, 0.6, 0.6, 0.2, 0.1, 0.05], 1, None, [4]),    # a cut that helps keeps going
+])
+def test_when_a_plateau_comes_expect_rate_cuts_before_the_phase_stops(
+        values, decays, stops_at, cuts):
+    rule = Stopping(patience=2, decays=decays, factor=0.5)
+    stopped = None
+    for i, value in enumerate(values, 1):
+        rule.observe(i, value)
+        if rule.should_stop() and stopped is None:
+            stopped = i
+    assert stopped == stops_at and rule.cuts == cuts
+    assert rule.lr_scale == 0.5 ** len(cuts) and rule.report(len(values), 1.0)['lr_cuts'] == cuts
+
+
+def test_when_a_phase_ends_expect_its_best_validated_weights_back():
+    torch = pytest.importorskip('torch')
+    weight = torch.nn.Parameter(torch.zeros(3))
+    rule = Stopping(patience=5)
+    for step, (value, loss) in enumerate([(1.0, 0.9), (2.0, 0.4), (3.0, 0.7)], 1):
+        with torch.no_grad():
+            weight.fill_(value)
+        rule.observe(step, loss)
+        rule.keep([weight])
+    assert rule.restore([weight]) and weight.tolist() == [2.0, 2.0, 2.0]  # loss 0.4's
+    assert not Stopping().restore([weight])  # nothing kept: nothing changes
+
+
+def test_when_warming_up_expect_the_rate_to_rise_then_follow_the_cuts():
+    rule = Stopping(patience=1, decays=1, factor=0.1)
+    factor = warmup_then_scaled(rule, 4)
+    assert [factor(s) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    rule.observe(1, 1.0), rule.observe(2, 1.0), rule.should_stop()
+    assert factor(100) == pytest.approx(0.1)
 
 
 def test_when_deadline_passes_expect_time_budget_reason():
