@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.train import PARTS
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """Return ``text`` as an int >= 1 (an argparse type)."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
@@ -22,10 +22,10 @@ def register_synth(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser('synth', help='write the synthetic training corpus')
     parser.add_argument('--out', type=Path, required=True, help='output folder')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
-    parser.add_argument('--train', type=_positive, default=8000, help='robot train examples')
-    parser.add_argument('--test', type=_positive, default=300,
+    parser.add_argument('--train', type=positive, default=8000, help='robot train examples')
+    parser.add_argument('--test', type=positive, default=300,
                         help='robot val/test examples per split')
-    parser.add_argument('--other', type=_positive, default=600,
+    parser.add_argument('--other', type=positive, default=600,
                         help='train examples of each smaller domain')
     parser.add_argument('--domains', default='robot,api_json,phone,social',
                         help='comma-separated domains')
@@ -63,12 +63,12 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
                              'its recipe config/train/<preset>.yaml) or the path of your '
                              'own model YAML')
     parser.add_argument('--out', type=Path, required=True, help='checkpoint folder')
-    parser.add_argument('--steps', type=_positive, help='rail training steps (recipe default; '
+    parser.add_argument('--steps', type=positive, help='rail training steps (recipe default; '
                                                         'with --stop plateau: the cap)')
     parser.add_argument('--base-steps', type=_non_negative,
                         help='base pretraining steps (recipe default; with --stop plateau: '
                              'the cap; 0 only for a pretrained base)')
-    parser.add_argument('--base-batch-size', type=_positive,
+    parser.add_argument('--base-batch-size', type=positive,
                         help="base pretraining batch (default: the recipe's, else --batch-size)")
     parser.add_argument('--stop', choices=('steps', 'plateau'),
                         help='steps: run every step; plateau: stop each phase when '
@@ -77,13 +77,13 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument('--time-budget', type=float, metavar='MIN',
                         help='wall-clock minutes for the whole run (base <= 80%%); each '
                              'phase stops when it is spent (default with --stop plateau: 150)')
-    parser.add_argument('--threads', type=_positive,
+    parser.add_argument('--threads', type=positive,
                         help='torch threads (default: the cores not already busy, from the '
                              'load average; on a loaded 2-core machine 1 thread ran a small '
                              'base ~8x faster than 2)')
     parser.add_argument('--base-lr', type=float, help='base pretraining peak learning rate '
                                                      '(recipe default)')
-    parser.add_argument('--batch-size', type=_positive,
+    parser.add_argument('--batch-size', type=positive,
                         help='rail batch size (recipe default); the base batch is '
                              '--base-batch-size')
     parser.add_argument('--base-dir', help='local HF model folder to use as the base')
@@ -252,111 +252,4 @@ def run_train(args: argparse.Namespace) -> int:
             print(f'{phase.split("_")[0]}: {r["steps"]} steps at {r["steps_per_s"]:.2f}/s, '
                   f'stopped by {r["stopped_by"]}, best validation {r["best"]} ({trend})')
     print(f'checkpoint: {out} ({minutes:.1f} min)')
-    return 0
-
-
-def register_eval(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``eval``: the evaluation battery on a checkpoint."""
-    parser = subparsers.add_parser(
-        'eval', help='evaluate a checkpoint: validity, exact match, approval, GED, ablation, '
-                     'takeover sweep, skill stacking')
-    parser.add_argument('checkpoint', type=Path, help='checkpoint folder')
-    parser.add_argument('--data', type=Path,
-                        help="trace folder (default: regenerate the checkpoint's corpus)")
-    parser.add_argument('--out', type=Path, help='report folder (default: CHECKPOINT/eval)')
-    parser.add_argument('--limit', type=_positive, default=300,
-                        help='examples per split, drawn at random when a split has more '
-                             '(the log says so)')
-    parser.add_argument('--sweep-limit', type=_positive, default=100,
-                        help='examples per ablation/sweep/stacking point')
-    parser.add_argument('--free-limit', type=_positive, default=100,
-                        help='examples decoded without the mask per split')
-    parser.add_argument('--base-limit', type=_positive,
-                        help='examples per split for the base-only (alpha 0) comparison '
-                             '(default: --limit)')
-    parser.add_argument('--stack-steps', type=int, default=40, help='skill-stacking steps')
-    parser.add_argument('--max-tokens', type=_positive, default=256, help='tokens per plan')
-    parser.add_argument('--threads', type=_positive, default=1,
-                        help='torch threads (default 1: fastest for one-token decode steps)')
-    parser.add_argument('--no-progress', action='store_true', help='no progress output')
-    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS),
-                        help='measures to run (default: all); "intent" alone gives the '
-                             "guard's table")
-    parser.add_argument('--natural', type=Path,
-                        help='test_natural file (default: config/eval/test_natural.yaml)')
-    parser.add_argument('--write-calibration', action='store_true',
-                        help='write the confidence calibration fitted on val into '
-                             'CHECKPOINT/calibration.json (the builder loads it)')
-    parser.set_defaults(func=run_eval)
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    """Run the battery; print the headline numbers and where the report is."""
-    from bb_agent.train.battery import EvalConfig, run_battery
-    cfg = EvalConfig(limit=args.limit, sweep_limit=args.sweep_limit,
-                     free_limit=args.free_limit, base_limit=args.base_limit,
-                     stack_steps=args.stack_steps,
-                     max_tokens=args.max_tokens, threads=args.threads, parts=args.parts,
-                     natural=str(args.natural) if args.natural else None,
-                     write_calibration=args.write_calibration)
-    out = args.out or args.checkpoint / 'eval'
-    metrics = run_battery(args.checkpoint, args.data, cfg, out, progress=not args.no_progress)
-    print(summary_table(metrics))
-    print(f'predictions: {out / "predictions.jsonl"}')
-    print(f'report: {out / "report.md"}')
-    return 0
-
-
-def _pct(value) -> str:
-    return '-' if value is None else f'{100 * value:.1f}%'
-
-
-def summary_table(metrics: dict) -> str:
-    """Return the battery's headline numbers as a plain-text table (the terminal summary)."""
-    lines = ['split                builder exact  base-only exact  valid    approved',
-             '-------------------  -------------  ---------------  -------  --------']
-    for name, s in metrics.get('splits', {}).items():
-        b, o = s['builder'], s['base_only']
-        lines.append(f'{name:<19}  {_pct(b["exact_match"]):>13}  {_pct(o["exact_match"]):>15}'
-                     f'  {_pct(b["syntax_valid"]):>7}  {_pct(b["checker_approved"]):>8}')
-    intent = metrics.get('intent', {}).get('splits', {})
-    if intent:
-        lines += ['', 'split                faithful  unrequested  deferral  ECE    '
-                      '(guarded; unrequested without the guard)',
-                  '-------------------  --------  -----------  --------  -----']
-        for name, s in intent.items():
-            g = s['guarded']
-            ece = '-' if g['ece'] is None else f'{g["ece"]:.3f}'
-            lines.append(f'{name:<19}  {_pct(g["faithful"]):>8}  {_pct(g["unrequested"]):>11}'
-                         f'  {_pct(g["deferral"]):>8}  {ece:>5}'
-                         f'  ({_pct(s["unguarded"]["unrequested"])})')
-    for part, key in (('ablation', 'full_exact_match'), ('stacking', 'exact_after')):
-        if part in metrics:
-            lines.append(f'{part} on {metrics[part]["split"]}: {key} '
-                         f'{_pct(metrics[part][key])}')
-    if metrics.get('data_differs'):
-        lines.append(f'note: regenerated splits differ from the data card: '
-                     f'{metrics["data_differs"]}')
-    return '\n'.join(lines)
-
-
-def register_export(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``export``: write a checkpoint's ONNX Runtime files."""
-    parser = subparsers.add_parser('export', help='export a checkpoint for ONNX Runtime')
-    parser.add_argument('checkpoint', type=Path, help='checkpoint folder')
-    parser.add_argument('--onnx', action='store_true', required=True,
-                        help='write CHECKPOINT/onnx/ (model.onnx + manifest)')
-    parser.add_argument('--out', type=Path, help='output folder (default: CHECKPOINT/onnx)')
-    parser.set_defaults(func=run_export)
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Export the checkpoint's model (base + rail, past KV) to ONNX."""
-    from bb_agent.model.checkpoint import load_checkpoint
-    from bb_agent.model.onnx_export import export_onnx
-    ckpt = load_checkpoint(args.checkpoint)
-    out = args.out or args.checkpoint / 'onnx'
-    export_onnx(ckpt.load_model(), out, metadata={
-        'checkpoint': str(args.checkpoint), 'grammar_sha256': ckpt.config['grammar_sha256']})
-    print(f'onnx: {out}')
     return 0

@@ -155,6 +155,7 @@ def pretrain_base(base, tokenizer, traces: TraceSet, *, steps: int, lr: float, b
             stopping.observe(step + 1, base_val_loss(base, tokenizer, val, max_len=max_len,
                                                      device=device))
             stopping.keep(base.parameters())
+            bar.note(stopping.news())
             base.train()
         if stopping.should_stop():
             break

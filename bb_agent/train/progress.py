@@ -59,6 +59,15 @@ class Progress:
         print(f'[{self.desc}] {self.n}/{self.total} {self.unit}s, {self.rate:.2f} '
               f'{self.unit}s/s{extra}', file=self.stream, flush=True)
 
+    def note(self, text: str) -> None:
+        """Write one line of news (a validation result) above the bar or into the log."""
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(f'[{self.desc}] {text}', file=self.stream)
+        else:
+            print(f'[{self.desc}] {text}', file=self.stream, flush=True)
+
     def close(self) -> None:
         """Finish: close the bar, or write the last plain line."""
         if self.bar is not None:

@@ -91,6 +91,13 @@ class Stopping:
                 'evals': self.history, 'lr_cuts': self.cuts,
                 'still_improving': improving}
 
+    def news(self) -> str:
+        """Return the latest evaluation as one line: value, best, the rate's cuts."""
+        step, value = self.history[-1]
+        cuts = f', rate x{self.lr_scale:.2g} after {len(self.cuts)} plateau(s)' \
+            if self.cuts else ''
+        return f'step {step}: validation {value:.4f} (best {self.best:.4f}{cuts})'
+
     def keep(self, params) -> None:
         """Snapshot ``params`` (tensors) when the latest evaluation is the best so far."""
         if self.is_best:

@@ -257,6 +257,8 @@ class RailTrainer:
                 record['alpha_lifted'] = self.maybe_lift_alpha(scores['token'])
                 self.stopping.observe(self.step, scores['token'])
                 self.stopping.keep([*self.params, self.model.alpha_max])
+                bar.note(self.stopping.news() + f'; token accuracy; alpha_max '
+                         f'{float(self.model.alpha_max):.2f}')
                 self.save(self.out / 'last.pt')
             if self.step % self.cfg.log_every == 0 or 'val_exact' in record:
                 log.write(json.dumps(record) + '\n')

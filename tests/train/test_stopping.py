@@ -74,6 +74,19 @@ def test_when_warming_up_expect_the_rate_to_rise_then_follow_the_cuts():
     assert factor(100) == pytest.approx(0.1)
 
 
+def test_when_validation_is_measured_expect_one_news_line_in_the_log():
+    log = io.StringIO()
+    rule = Stopping(patience=1, decays=1)
+    bar = Progress(100, 'base', stream=log, every_s=1e9)
+    for step, value in ((250, 0.5), (500, 0.6)):
+        rule.observe(step, value)
+        rule.should_stop()
+        bar.note(rule.news())
+    assert log.getvalue().splitlines() == [
+        '[base] step 250: validation 0.5000 (best 0.5000)',
+        '[base] step 500: validation 0.6000 (best 0.5000, rate x0.3 after 1 plateau(s))']
+
+
 def test_when_deadline_passes_expect_time_budget_reason():
     rule = Stopping(deadline=0.0)
     assert rule.should_stop() and rule.report(7, 1.0)['stopped_by'] == 'time_budget'
