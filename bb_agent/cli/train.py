@@ -162,6 +162,13 @@ def _grammar(args: argparse.Namespace, card: dict):
     return grammar, schema_hash
 
 
+def _base_lr(recipe: dict, stop: str) -> float:
+    """Return the base's peak rate: a one-cycle's, or the lower rate the plateau rule holds."""
+    if stop == 'plateau':
+        return recipe.get('plateau_base_lr', 1e-3)
+    return recipe.get('base_lr', 3e-3)
+
+
 def _device(name: str) -> str:
     """Return ``name`` if torch can train there, else a typed INVALID_ARGUMENT error."""
     import torch
@@ -231,7 +238,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not args.steps:
             rail['steps'] = max(rail['steps'], 3_000)
     cfg = PipelineConfig(preset=preset, base_steps=base_steps,
-                         base_lr=args.base_lr or recipe.get('base_lr', 3e-3),
+                         base_lr=args.base_lr or _base_lr(recipe, stop),
                          base_length_group=recipe.get('base_length_group', 1),
                          base_batch_size=args.base_batch_size or recipe.get('base_batch_size'),
                          base_patience=3 if stop == 'plateau' else 0,
