@@ -140,3 +140,4 @@ def test_when_trained_on_own_data_expect_plateau_rule_and_what_it_reached(data, 
     metrics = json.loads((tmp_path / 'o' / 'metrics.json').read_text())
     assert metrics['rail_training']['stopped_by'] in ('steps', 'plateau')
     assert metrics['base_training']['steps'] == 30 and metrics['torch_threads'] == 1
+    assert metrics['base_training']['lr_cuts'] == []  # reported; 30 steps see no plateau
