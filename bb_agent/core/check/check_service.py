@@ -124,6 +124,11 @@ class CheckService:
             first = str(exc).strip().splitlines()[0][:200]
             return Verdict(False, (Violation.of(Code.E_PARSE, '', first),), '', '', **base)
         canonical = program.strip()
+        if schema.grammar == 'api_json':  # a call the bridge makes: the schema judges it
+            from bb_agent.core.check.check_api import check_api_call
+            violations, canonical = check_api_call(program, schema)
+            if violations:
+                return Verdict(False, tuple(violations), '', '', **base)
         return Verdict(True, (), approval_token(canonical, schema.sha256, world.sha256,
                                                 self.key), canonical, **base)
 
