@@ -66,6 +66,17 @@ class Effects(StrictModel):
     remove: tuple[str, ...] = ()
 
 
+class HttpRoute(StrictModel):
+    """How the API bridge calls an api_json endpoint: method and path under its base URL.
+
+    ``{name}`` in the path is the argument ``name`` (URL-quoted); the other arguments go in
+    the query string (GET, DELETE) or as the JSON body (POST, PUT, PATCH).
+    """
+
+    method: Literal['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+    path: str = Field(pattern=r'^/[A-Za-z0-9_./{}-]*$')
+
+
 class SkillSpec(StrictModel):
     """One skill of the allowlist."""
 
@@ -91,6 +102,7 @@ class SkillSpec(StrictModel):
     pushes: bool = False  # moves its ``object`` by ``distance`` along ``direction``
     duration_arg: str | None = None  # a time argument (s) that is the step's own duration
     operator: bool = False  # needs an operator's approval bound to the plan (executor too)
+    http: HttpRoute | None = None  # api_json endpoints: the HTTP call the bridge makes
 
     @property
     def moves(self) -> bool:
@@ -159,6 +171,12 @@ class DomainSchema(StrictModel):
                     raise ValueError(f'skills.{name}.{field}: unknown argument {arg!r}')
             if skill.path in ('direct', 'approach') and skill.path_arg is None:
                 raise ValueError(f'skills.{name}: path {skill.path!r} needs path_arg')
+            if self.grammar == 'api_json' and skill.http is None:
+                raise ValueError(f'skills.{name}: an api_json endpoint needs http (method, path)')
+            for arg in re.findall(r'{([^}]*)}', skill.http.path if skill.http else ''):
+                if not skill.args.get(arg) or not skill.args[arg].required:
+                    raise ValueError(f'skills.{name}.http.path: {{{arg}}} must be a required '
+                                     'argument')
             if skill.pushes and not {'object', 'direction', 'distance'} <= set(skill.args):
                 raise ValueError(f'skills.{name}: pushes needs object, direction, distance')
             for ref in (*skill.substitutes, *(s for s in [skill.safe_pose] if s)):

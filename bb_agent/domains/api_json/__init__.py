@@ -1,0 +1,1 @@
+"""The api_json domain: its HTTP adapter."""
