@@ -82,6 +82,7 @@ class AgentNode(Node):
         self.propose = self.create_client(ProposePlan, 'propose')
         self.check = self.create_client(CheckPlan, 'check')
         self.execute = ActionClient(self, ExecutePlan, 'execute_plan')
+        self.execute_api = ActionClient(self, ExecutePlan, 'api/execute_plan')  # api_executor
         self.stop_pub = self.create_publisher(Empty, 'robot/stop', 10)
         self.safety_stop = self.create_client(Trigger, 'safety/stop')
         self.live = LiveWorld()
@@ -314,10 +315,14 @@ class AgentNode(Node):
                 self.pending.pop(cid, None)
 
     def _execute(self, handle, cid, plan, verdict, result, end, operator):
-        if plan.domain != 'robot':
+        if plan.domain not in ('robot', 'api_json'):
             return end(R.OUTCOME_SUCCEEDED, 0, '')  # bridges run their own domains' plans
+        client = self.execute if plan.domain == 'robot' else self.execute_api
         self._feedback(handle, cid, F.STAGE_EXECUTING, 0.5, 'executing')
-        if not self.execute.wait_for_server(timeout_sec=2.0):
+        if not client.wait_for_server(timeout_sec=2.0):
+            if plan.domain == 'api_json':  # approved, and said plainly that it was not made
+                return end(R.OUTCOME_UNAVAILABLE, 303, 'the call was approved but not made: '
+                                                       'no api_executor is running')
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor is not available')
         goal = ExecutePlan.Goal(plan=plan, approval_token=verdict.approval_token,
                                 world_hash=verdict.world_hash, correlation_id=cid,
@@ -330,12 +335,12 @@ class AgentNode(Node):
                            f'{NodeState(f.node.state).name.lower()} {f.node.message}'.rstrip(),
                            node=f.node)
 
-        sent = self._await(self.execute.send_goal_async(goal, feedback_callback=forward), 10.0)
+        sent = self._await(client.send_goal_async(goal, feedback_callback=forward), 10.0)
         if sent is None or not sent.accepted:
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor refused the goal')
         done = self._await(sent.get_result_async(), self.p['execute_timeout_s'],
-                           alive=self.execute.server_is_ready)
-        if done is None and not self.execute.server_is_ready():
+                           alive=client.server_is_ready)
+        if done is None and not client.server_is_ready():
             self.stop_pub.publish(Empty())  # whoever still listens: stop
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the executor went away during the plan; '
                                                    'the robot was told to stop')

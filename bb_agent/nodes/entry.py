@@ -52,3 +52,8 @@ def agent() -> int:
 def http_bridge() -> int:
     """``http_bridge_node``."""
     return _run('http_bridge_node')
+
+
+def api_executor() -> int:
+    """``api_executor_node``."""
+    return _run('api_executor_node')

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 import hashlib
 import hmac
+import json
 import re
 import threading
 
@@ -97,6 +98,46 @@ class Admission:
             canonical = print_program(parse_program(program))
         except DslSyntaxError as exc:
             return Refusal(ErrorCode.PARSE_ERROR, f'plan unreadable: {exc}')
+        needed = sorted(n for n in operator_skills(schema) | self.extra_operator
+                        if re.search(rf'=\s*{re.escape(n)}\s*\(', canonical))
+        refusal = self._verify(canonical, schema, token, world_hash, now_s, needed,
+                               operator_id, operator_tok)
+        if refusal is not None:
+            return refusal
+        verdict = check_plan(canonical, schema, live)
+        if not verdict.approved:
+            why = '; '.join(f'{v.node_id or "plan"}: {v.message}' for v in verdict.violations
+                            if v.blocking)
+            return Refusal(ErrorCode.PLAN_REJECTED, "rejected on the executor's live world: "
+                           + why)
+        refusal = self._consume(token)
+        if refusal is not None:
+            return refusal
+        from bb_agent.core.check.check_args import check_arguments
+        return Admitted(verdict, verdict.graph, check_arguments(verdict.graph, schema, live)[1])
+
+    def admit_call(self, *, program: str, schema: DomainSchema, token: str, world_hash: str,
+                   operator_id: str, operator_tok: str, now_s: float) -> str | Refusal:
+        """Return the canonical api_json call that may be made, or why it may not.
+
+        The same token rules as :meth:`admit`; the call is judged again by the api_json
+        checker (:func:`~bb_agent.core.check.check_api.check_api_call`), and the token must
+        bind its canonical form.
+        """
+        from bb_agent.core.check.check_api import check_api_call
+        violations, canonical = check_api_call(program, schema)
+        if violations:
+            return Refusal(ErrorCode.PLAN_REJECTED, 'call refused: ' + '; '.join(
+                f'{v.node_id or "call"}: {v.message}' for v in violations))
+        endpoint = json.loads(canonical)['endpoint']
+        needed = sorted({endpoint} & (operator_skills(schema) | self.extra_operator))
+        return self._verify(canonical, schema, token, world_hash, now_s, needed, operator_id,
+                            operator_tok) or self._consume(token) or canonical
+
+    def _verify(self, canonical: str, schema: DomainSchema, token: str, world_hash: str,
+                now_s: float, needed: list[str], operator_id: str, operator_tok: str
+                ) -> Refusal | None:
+        """Check the stamped token (binding, age) and the operator's approval if needed."""
         issued, _, digest = token.partition('.')
         if not (issued.isdigit() and digest and world_hash):
             return Refusal(ErrorCode.TOKEN_INVALID, 'approval token missing or not minted '
@@ -110,26 +151,21 @@ class Admission:
         if not -1.0 <= age <= self.token_ttl_s:
             return Refusal(ErrorCode.TOKEN_INVALID, f'approval token is {age:.1f} s old; it '
                            f'is valid for {self.token_ttl_s:g} s: check the plan again')
-        needed = sorted(n for n in operator_skills(schema) | self.extra_operator
-                        if re.search(rf'=\s*{re.escape(n)}\s*\(', canonical))
         if needed and not (operator_id and hmac.compare_digest(
                 operator_tok, operator_token(canonical, operator_id, self.key))):
             return Refusal(ErrorCode.OPERATOR_REJECTED, f'{", ".join(needed)} needs an '
                            "operator's approval bound to this plan (none was given)")
-        verdict = check_plan(canonical, schema, live)
-        if not verdict.approved:
-            why = '; '.join(f'{v.node_id or "plan"}: {v.message}' for v in verdict.violations
-                            if v.blocking)
-            return Refusal(ErrorCode.PLAN_REJECTED, "rejected on the executor's live world: "
-                           + why)
+        return None
+
+    def _consume(self, token: str) -> Refusal | None:
+        """Mark ``token`` used; refuse a second use."""
         with self._lock:
             if token in self._used:
                 return Refusal(ErrorCode.TOKEN_INVALID, 'approval token was already used')
             self._used[token] = None
             while len(self._used) > self.remember:
                 self._used.popitem(last=False)
-        from bb_agent.core.check.check_args import check_arguments
-        return Admitted(verdict, verdict.graph, check_arguments(verdict.graph, schema, live)[1])
+        return None
 
 
 def precheck_step(node_id: str, skill: str, args: dict, schema: DomainSchema,

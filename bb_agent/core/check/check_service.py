@@ -75,7 +75,7 @@ class CheckService:
         schema = self.schema(domain)
         world = world if world is not None else World()
         if schema.grammar != 'robot_dsl':
-            return CheckOutcome(self._grammar_only(program, schema, world))
+            return CheckOutcome(self._stamp(self._grammar_only(program, schema, world)))
         kwargs = {'budget_s': budget_s or None, 'token_key': self.key}
         key = hashlib.sha256('\n'.join((program, schema.sha256, world.sha256, str(budget_s),
                                         str(repair))).encode()).hexdigest()
