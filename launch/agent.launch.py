@@ -62,6 +62,8 @@ def _nodes(context):
         params = [os.path.join(share, 'config', p) for p in spec.params]
         if extra_params:
             params.append(extra_params)
+        if not spec.enabled(params):
+            continue  # an optional door without its configuration (enabled_by)
         if model_path and spec.name == 'builder':
             params.append({'model_path': model_path})
         node_cls = LifecycleNode if spec.lifecycle else Node

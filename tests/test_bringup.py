@@ -44,3 +44,24 @@ def test_when_operator_skills_are_configured_expect_agent_and_executor_to_agree(
     lists = {node: doc[node]['ros__parameters']['approval_skills']
              for node in ('agent', 'executor')}
     assert lists['agent'] == lists['executor'], lists
+
+
+@pytest.mark.parametrize('files,overrides,enabled', [
+    ([], None, False),                                            # the shipped default: off
+    (['base_url: ""'], None, False),
+    (['base_url: http://127.0.0.1:9/v1'], None, True),
+    (['base_url: http://127.0.0.1:9/v1', 'base_url: ""'], None, False),  # the later file wins
+    (['timeout_s: 2.0'], {'base_url': 'http://127.0.0.1:9'}, True),        # overrides last
+    (['base_url: http://x'], {'base_url': ''}, False),
+])
+def test_when_a_door_is_enabled_by_a_parameter_expect_it_started_only_when_set(
+        tmp_path, files, overrides, enabled):
+    from bb_agent.core.resources import config_path
+    bringup = load_bringup(config_path('agent.yaml'))
+    spec = next(n for n in bringup.nodes if n.name == 'api_executor')
+    paths = [config_path('nodes', 'api_executor.yaml')]
+    for i, line in enumerate(files):
+        paths.append(tmp_path / f'{i}.yaml')
+        paths[-1].write_text(f'api_executor:\n  ros__parameters:\n    {line}\n')
+    assert spec.enabled(paths, overrides) is enabled
+    assert all(n.enabled([]) for n in bringup.nodes if n.enabled_by is None)

@@ -84,10 +84,15 @@ class Supervisor:
                 sys.stdout.flush()
 
     def start(self) -> None:
-        """Start every node (sim_only ones only with use_sim)."""
+        """Start every node (sim_only ones only with use_sim; enabled_by ones when set)."""
         for spec in self.bringup.nodes:
             if spec.sim_only and not self.use_sim:
                 continue
+            files = [config_path(*f.split('/')) for f in spec.params]
+            if self.opts['params_file']:
+                files.append(self.opts['params_file'])
+            if not spec.enabled(files, (self.opts['overrides'] or {}).get(spec.name)):
+                continue  # an optional door without its configuration
             popen = subprocess.Popen(node_argv(spec, **self.opts), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True, env=node_env())

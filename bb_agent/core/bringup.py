@@ -25,6 +25,39 @@ class NodeSpec(StrictModel):
     lifecycle: bool = Field(False, description='LifecycleNode: configure+activate on start')
     sim_only: bool = Field(False, description='started only when use_sim is true')
     params: tuple[str, ...] = Field((), description='parameter files below config/')
+    enabled_by: str | None = Field(None, pattern=r'^[a-z][a-z0-9_]*$',
+                                   description='started only when this parameter of the '
+                                               'node is set (non-empty) in its parameters')
+
+    def enabled(self, files: list, overrides: dict | None = None) -> bool:
+        """Return whether to start the node.
+
+        Args:
+            files: its parameter files, in order (a later file wins).
+            overrides: ``{param: value}`` applied last.
+        """
+        if self.enabled_by is None:
+            return True
+        value = None
+        for file in files:
+            value = _param_in(Path(file), self.name, self.enabled_by, value)
+        value = (overrides or {}).get(self.enabled_by, value)
+        return value not in (None, '', [], 0, False)
+
+
+def _param_in(path: Path, node: str, name: str, default):
+    """Return ``node``'s parameter ``name`` in a ROS parameter file, else ``default``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BBError(ErrorCode.INVALID_REQUEST, f'{path}: cannot read parameters: {exc}') \
+            from exc
+    for key in (node, f'/{node}', '/**', '**'):
+        section = data.get(key) if isinstance(data, dict) else None
+        params = section.get('ros__parameters') if isinstance(section, dict) else None
+        if isinstance(params, dict) and name in params:
+            default = params[name]
+    return default
 
 
 class Bringup(StrictModel):

@@ -24,6 +24,7 @@ from bb_agent.core.api_access import hash_token
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
 from bb_msgs.srv import OperatorDecision, ProposePlan
+from tests.ros.orders_service import Orders, orders_service
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
@@ -53,8 +54,15 @@ OVERRIDES = {'builder': {'timeout_s': 0.05, 'fault_stall_s': 0.1},
 
 
 @pytest.fixture(scope='module')
-def stack(approval_key, supervised):
-    return supervised(OVERRIDES)
+def orders():
+    with orders_service() as url:
+        yield url
+
+
+@pytest.fixture(scope='module')
+def stack(approval_key, supervised, orders):
+    # the API door too: api_executor starts because its base_url is given (enabled_by)
+    return supervised({**OVERRIDES, 'api_executor': {'base_url': orders}})
 
 
 @pytest.fixture(scope='module')
@@ -259,6 +267,19 @@ def test_when_bb_agent_ask_is_run_expect_stages_and_result_printed(ros, argv, rc
     assert all(text in out for text in expected), out
 
 
+def test_when_an_api_request_is_approved_expect_the_service_called_once_with_its_reply(ros):
+    Orders.calls.clear()
+    result = ask(ros, 'where is order 42?', domain='api_json')
+    assert result.outcome == HandleRequest.Result.OUTCOME_SUCCEEDED, result.error_msg
+    assert json.loads(result.plan.program) == {'endpoint': 'get_order_status',
+                                               'args': {'order_id': 42}}
+    assert Orders.calls == ['/orders/42']
+    assert json.loads(result.summary.nodes[0].message) == {'status': 'shipped'}
+    dry = ask(ros, 'where is order 42?', domain='api_json', dry_run=True)
+    assert dry.outcome == HandleRequest.Result.OUTCOME_SUCCEEDED and Orders.calls == [
+        '/orders/42']  # a dry run plans and checks; it calls nothing
+
+
 def test_when_checker_is_down_expect_nothing_executes(ros, stack):
     checker = next(c for c in stack.children if c.spec.name == 'plan_checker')
     checker.popen.kill()
@@ -267,3 +288,4 @@ def test_when_checker_is_down_expect_nothing_executes(ros, stack):
     assert result.outcome == HandleRequest.Result.OUTCOME_UNAVAILABLE
     assert 'checker' in result.error_msg and result.plan.plan_id
     assert dispatched(ros, result.plan.plan_id) == 0
+

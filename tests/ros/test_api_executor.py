@@ -1,13 +1,11 @@
 """api_json plans carried out over DDS: plan_checker approves, api_executor makes the call.
 
-A real HTTP service on loopback (http.server in a thread) stands for the user's API; the
+A real HTTP service on loopback (tests/ros/orders_service.py) stands for the user's API; the
 checker and the api_executor run as their own processes in this module's DDS domain.
 """
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import os
-import threading
 import uuid
 
 import pytest
@@ -15,33 +13,18 @@ import pytest
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import PlanGraph
 from bb_msgs.srv import CheckPlan
+from tests.ros.orders_service import Orders, orders_service
 from tests.ros.stack import RosClient, Stack
 
 pytestmark = pytest.mark.ros
 R = ExecutePlan.Result
-CALLS = []
-
-
-class Orders(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        CALLS.append(self.path)
-        body = json.dumps({'status': 'shipped'}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+CALLS = Orders.calls
 
 
 @pytest.fixture(scope='module')
 def service():
-    srv = ThreadingHTTPServer(('127.0.0.1', 0), Orders)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{srv.server_address[1]}'
-    srv.shutdown()
+    with orders_service() as url:
+        yield url
 
 
 @pytest.fixture(scope='module')
@@ -110,4 +93,13 @@ def test_when_a_call_is_not_the_approved_one_expect_rejected_and_nothing_called(
     accepted, result = ros.run_action(ros.execute, goal(swapped, answer, **change), 30)
     assert result.outcome == R.OUTCOME_REJECTED and needle in result.error_msg, \
         result.error_msg
+    assert CALLS == []
+
+
+def test_when_a_robot_plan_is_sent_to_the_api_door_expect_invalid_input_and_nothing_called(ros):
+    CALLS.clear()
+    plan, answer = checked(ros, ORDER)
+    robot = PlanGraph(plan_id=plan.plan_id, domain='robot', program='s1 = home();\n')
+    accepted, result = ros.run_action(ros.execute, goal(robot, answer), 30)
+    assert result.outcome == R.OUTCOME_INVALID_INPUT and 'api_json' in result.error_msg
     assert CALLS == []
