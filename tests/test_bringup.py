@@ -65,3 +65,21 @@ def test_when_a_door_is_enabled_by_a_parameter_expect_it_started_only_when_set(
         paths[-1].write_text(f'api_executor:\n  ros__parameters:\n    {line}\n')
     assert spec.enabled(paths, overrides) is enabled
     assert all(n.enabled([]) for n in bringup.nodes if n.enabled_by is None)
+
+
+def test_when_params_come_from_a_pipe_expect_one_copy_every_node_can_read(tmp_path):
+    import os
+    import threading
+
+    from bb_agent.clients.supervisor import _readable_copy
+    fifo = tmp_path / 'params.fifo'  # what bash's <(printf ...) hands over
+    os.mkfifo(fifo)
+    text = 'api_executor:\n  ros__parameters:\n    base_url: http://127.0.0.1:9\n'
+    writer = threading.Thread(target=fifo.write_text, args=(text,))
+    writer.start()
+    copy = _readable_copy(str(fifo))
+    writer.join(5)
+    assert copy != str(fifo) and open(copy).read() == text == open(copy).read()
+    regular = tmp_path / 'p.yaml'
+    regular.write_text(text)
+    assert _readable_copy(str(regular)) == str(regular) and _readable_copy('') == ''

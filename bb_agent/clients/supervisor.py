@@ -8,16 +8,19 @@ node that dies stops the stack with exit code 1.
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 from bb_agent.core.bringup import NodeSpec, load_bringup
+from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.resources import config_path
 
 GRACE_S = 4.0  # SIGINT -> SIGKILL, seconds (whole shutdown stays under 5 s)
@@ -62,6 +65,27 @@ def node_env() -> dict:
     return env
 
 
+def _readable_copy(params_file: str) -> str:
+    """Return ``params_file``, or a temp copy of it when it is a pipe (``<(printf ...)``).
+
+    A pipe can be read once, and not at all by children (their inherited fds are closed):
+    every node and the ``enabled_by`` check need the same text.
+    """
+    path = Path(params_file) if params_file else None
+    if path is None or path.is_file():
+        return params_file
+    try:
+        text = path.read_text(encoding='utf-8')
+    except OSError as exc:
+        raise BBError(ErrorCode.INVALID_ARGUMENT,
+                      f'cannot read --params-file {params_file}: {exc}') from exc
+    copy = tempfile.NamedTemporaryFile('w', suffix='.yaml', prefix='bb_params_', delete=False)
+    with copy:
+        copy.write(text)
+    atexit.register(os.unlink, copy.name)
+    return copy.name
+
+
 class Supervisor:
     """Starts, watches and stops the node processes."""
 
@@ -69,8 +93,8 @@ class Supervisor:
                  model_path: str = '', overrides: dict | None = None, quiet: bool = False,
                  bringup_file: Path | None = None) -> None:
         self.bringup = load_bringup(bringup_file or config_path('agent.yaml'))
-        self.opts = dict(namespace=namespace, params_file=params_file, model_path=model_path,
-                         overrides=overrides)
+        self.opts = dict(namespace=namespace, params_file=_readable_copy(params_file),
+                         model_path=model_path, overrides=overrides)
         self.use_sim, self.quiet = use_sim, quiet
         self.children: list[Child] = []
         self.stopping = threading.Event()
