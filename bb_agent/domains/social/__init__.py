@@ -1,0 +1,1 @@
+"""The social (chat) domain: the chat door's policy."""
