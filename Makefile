@@ -1,6 +1,7 @@
 # bb_agent developer commands. Everything runs from the repo's .venv.
 #   make setup   create/refresh .venv (idempotent; seconds when nothing changed)
 #   make test    set up if needed, then run the whole suite
+#   make setup-bridges  the doors' stacks and test peers (CI runs it)
 #   make lint    ruff + import-linter only
 #   make demo    set up if needed, bring the stack up, run the scripted scenario
 SHELL := /bin/bash
@@ -9,9 +10,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint bench bench-tiers demo clean
+.PHONY: setup setup-bridges test lint bench bench-tiers demo clean
 setup:
 	@scripts/setup.sh
+
+# The doors' protocol stacks and test peers (slixmpp; prosody via apt when root).
+setup-bridges: setup
+	@scripts/setup_bridges.sh
 
 test: setup
 	@source scripts/ros_env.sh && \

@@ -58,6 +58,7 @@ setup(
             'agent_node = bb_agent.nodes.entry:agent',
             'http_bridge_node = bb_agent.nodes.entry:http_bridge',
             'api_executor_node = bb_agent.nodes.entry:api_executor',
+            'chat_bridge_node = bb_agent.nodes.entry:chat_bridge',
         ],
         # Sub-commands of `bb-agent`, one entry point each. Layers register their own
         # commands here, so the CLI never imports a layer (e.g. train) it does not run.

@@ -57,3 +57,8 @@ def http_bridge() -> int:
 def api_executor() -> int:
     """``api_executor_node``."""
     return _run('api_executor_node')
+
+
+def chat_bridge() -> int:
+    """``chat_bridge_node``."""
+    return _run('chat_bridge_node')

@@ -20,6 +20,8 @@ def policy():
     ('STOP!', 'robot'),                        # a stop goes to the robot, whatever else
     ('hello there, how are you?', 'social'),
     ('what a lovely day', 'social'),
+    ('bob says thanks', 'social'),             # speech alone is not a robot request
+    ('look around', 'robot'),
 ])
 def test_when_a_message_arrives_expect_robot_requests_routed_to_the_robot_domain(
         policy, text, domain):

@@ -6,8 +6,9 @@ Pure Python; ``chat_bridge_node`` wires it to XMPP. One message is judged in thi
    control characters other than newlines and tabs are dropped (never passed on); each
    user has a token bucket (``rate_per_s``, ``burst``), and a user over it is told when to
    come back;
-2. routing: a message that names a robot skill (the robot schema's lexicon, the same one
-   the intent gate reads) or asks the robot to stop goes to the ``robot`` domain, through
+2. routing: a message that names a robot skill other than speech (the robot schema's
+   lexicon, the same one the intent gate reads) or asks the robot to stop goes to the
+   ``robot`` domain, through
    the same checker and gate as every other door; anything else is chat (``social``);
 3. sessions: one per user and room (``xmpp:<room or direct>:<user>``), so no context is
    shared across users (002 section 3);
@@ -105,7 +106,10 @@ class ChatPolicy:
         lex = self.robot.lexicon
         if lex is None:
             return 'social'
-        if stop_words(text, lex) or parse_request(text, lex).named_skills():
+        skills = parse_request(text, lex).named_skills()
+        # "bob says thanks" is chat: a speech skill alone does not make a robot request
+        if stop_words(text, lex) or any(self.robot.skills[s].motion != 'speech'
+                                        for s in skills if s in self.robot.skills):
             return 'robot'
         return 'social'
 

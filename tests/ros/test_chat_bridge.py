@@ -1,0 +1,104 @@
+"""The chat door end to end: a real XMPP server (prosody), the whole stack, real clients.
+
+Users log in to prosody on loopback with slixmpp and message the bridge's account; the
+bridge runs every message through the agent (robot requests through the checker and the
+gate, as dry runs for users without the right to move) and answers in the chat.
+"""
+
+import asyncio
+import queue
+import threading
+
+import pytest
+
+from tests.ros.xmpp_server import prosody, prosody_or_skip
+
+prosody_or_skip()
+pytestmark = pytest.mark.ros
+ACCOUNTS = {'bridge': 'bridge-pw', 'alice': 'alice-pw', 'op': 'op-pw'}
+REPLY_S = 60.0
+
+
+class ChatUser:
+    """A real XMPP client in its own thread: ``say`` sends and waits for the next reply."""
+
+    def __init__(self, user: str, port: int) -> None:
+        import slixmpp
+        self.replies: queue.Queue = queue.Queue()
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        asyncio.set_event_loop(self.loop)
+        self.xmpp = slixmpp.ClientXMPP(f'{user}@localhost/test', ACCOUNTS[user])
+        self.xmpp.enable_starttls = self.xmpp.enable_direct_tls = False
+        self.xmpp.enable_plaintext = True
+        self.xmpp.plugin['feature_mechanisms'].unencrypted_plain = True
+
+        async def start(_event):
+            self.xmpp.send_presence()
+            await self.xmpp.get_roster()
+            ready.set()
+
+        self.xmpp.add_event_handler('session_start', start)
+        self.xmpp.add_event_handler('message', lambda m: m['type'] == 'chat' and
+                                    self.replies.put(m['body']))
+        self.xmpp.connect('127.0.0.1', port)
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        assert ready.wait(20), f'{user} could not log in'
+
+    def send(self, text: str) -> None:
+        self.loop.call_soon_threadsafe(lambda: self.xmpp.send_message(
+            mto='bridge@localhost', mbody=text, mtype='chat'))
+
+    def say(self, text: str, timeout: float = REPLY_S) -> str:
+        self.send(text)
+        return self.replies.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.xmpp.disconnect)
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    with prosody(tmp_path_factory.mktemp('xmpp'), ACCOUNTS) as (port, proc):
+        yield port
+
+
+@pytest.fixture(scope='module')
+def stack(approval_key, supervised, server, tmp_path_factory):
+    secret = tmp_path_factory.mktemp('chat') / 'password'
+    secret.write_text(ACCOUNTS['bridge'])
+    secret.chmod(0o600)
+    return supervised({
+        'chat_bridge': {'jid': 'bridge@localhost', 'password_file': str(secret),
+                        'server_port': server, 'allow_plaintext': True,
+                        'execute_users': 'op@localhost', 'rate_per_s': 0.2, 'burst': 4},
+        'builder': {'timeout_s': 0.05},  # the template answers: the replies are known
+        'sim_robot': {'time_scale': 4.0}, 'http_bridge': {'port': 0}})
+
+
+@pytest.fixture(scope='module')
+def users(stack, server):
+    made = {name: ChatUser(name, server) for name in ('alice', 'op')}
+    yield made
+    for u in made.values():
+        u.close()
+
+
+@pytest.mark.parametrize('user,text,needle', [
+    ('alice', 'bob says thanks', '@bob you are welcome!'),     # chat: the social domain
+    ('alice', 'go home', 'nothing moved'),                      # no right to move: dry run
+    ('op', 'go home', 'Done.'),                                 # an operator's request runs
+    ('alice', 'x' * 5000, 'at most 1000'),                      # refused before the agent
+])
+def test_when_a_user_messages_the_bridge_expect_the_agents_answer_in_the_chat(
+        users, user, text, needle):
+    assert needle in users[user].say(text)
+
+
+def test_when_a_user_floods_expect_told_to_slow_down_and_every_message_answered(users):
+    alice = users['alice']
+    for i in range(6):
+        alice.send(f'bob says thanks {i}')
+    replies = [alice.replies.get(timeout=REPLY_S) for _ in range(6)]
+    assert any('too fast' in r for r in replies), replies
+    assert all(r for r in replies)
