@@ -8,8 +8,8 @@ Pure Python; ``chat_bridge_node`` wires it to XMPP. One message is judged in thi
    come back;
 2. routing: a message that names a robot skill other than speech (the robot schema's
    lexicon, the same one the intent gate reads) or asks the robot to stop goes to the
-   ``robot`` domain, through
-   the same checker and gate as every other door; anything else is chat (``social``);
+   ``robot`` domain, through the same checker and gate as every other door; anything
+   else is chat (``social``);
 3. sessions: one per user and room (``xmpp:<room or direct>:<user>``), so no context is
    shared across users (002 section 3);
 4. rights: a robot request from a user not in ``execute_users`` is a dry run (planned and
