@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import threading
 import uuid
 
 import rclpy
@@ -34,6 +33,7 @@ from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.requests import Confirmations, IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
+from bb_agent.nodes.agent_board import OperatorBoard
 from bb_agent.nodes.agent_intent import anchor_stage, conform_stage
 from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
@@ -93,12 +93,11 @@ class AgentNode(Node):
         self.keys = IdempotencyStore(ttl_s=self.p['idempotency_ttl_s'])
         self.sessions = Sessions()
         self.confirmations = Confirmations(ttl_s=self.p['confirm_ttl_s'])
-        self.pending: dict[str, tuple[threading.Event, list]] = {}
-        self.lock = threading.Lock()
+        self.board = OperatorBoard(self)  # pending approvals, ledger events (topics)
         path = self.p['ledger_path'] or os.path.join(
             os.environ.get('ROS_LOG_DIR') or os.path.expanduser('~/.ros/log'),
             'bb_agent_ledger.jsonl')
-        self.ledger = Ledger(path)
+        self.ledger = Ledger(path, on_record=self.board.record)
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
 
     # --- helpers -----------------------------------------------------------------------
@@ -119,19 +118,16 @@ class AgentNode(Node):
         log_json(self, 'stage', correlation_id=cid, stage=stage, message=message)
 
     def _decide(self, request, response):
-        with self.lock:
-            waiting = self.pending.get(request.correlation_id)
-        if waiting is None:
+        got = self.board.decide(request.correlation_id,
+                                (request.approve, request.operator_id, request.reason))
+        if got == 'unknown':
             response.outcome, response.error_code = Decision.OUTCOME_INVALID_INPUT, 104
             response.error_msg = 'no request with that correlation id awaits approval'
             return response
-        event, box = waiting
-        if event.is_set():
+        if got == 'late':
             response.outcome, response.error_code = Decision.OUTCOME_REJECTED, 403
             response.error_msg = 'the decision came too late'
             return response
-        box.append((request.approve, request.operator_id, request.reason))
-        event.set()
         self.ledger.record('operator_decision', correlation_id=request.correlation_id,
                            approve=request.approve, operator=request.operator_id,
                            reason=request.reason)
@@ -271,7 +267,9 @@ class AgentNode(Node):
             why = f' (the plan does not match the request: {gate.question})' if mismatch else ''
             self._feedback(handle, cid, F.STAGE_AWAITING_APPROVAL, 0.45,
                            f'waiting for an operator (approve {cid}){why}')
-            decision = self._wait_operator(cid)
+            decision = self.board.wait(cid, {'text': goal.text, 'actor': goal.actor_id,
+                                             'program': plan.program, 'why': why.strip()},
+                                       self.p['approval_timeout_s'])
             if decision is None:
                 return end(R.OUTCOME_REJECTED, 403, 'no operator decision in time (rejected)')
             if not decision[0]:
@@ -301,18 +299,6 @@ class AgentNode(Node):
         return confidence < self.p['approve_below'] or bool(
             skills & {line.split('=')[1].split('(')[0].strip() for line in
                       plan.program.splitlines() if '=' in line and '(' in line})
-
-    def _wait_operator(self, cid: str):
-        event, box = threading.Event(), []
-        with self.lock:
-            self.pending[cid] = (event, box)
-        try:
-            event.wait(self.p['approval_timeout_s'])
-            event.set()  # a late decision is refused
-            return box[0] if box else None
-        finally:
-            with self.lock:
-                self.pending.pop(cid, None)
 
     def _execute(self, handle, cid, plan, verdict, result, end, operator):
         if plan.domain not in ('robot', 'api_json'):

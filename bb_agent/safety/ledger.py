@@ -14,8 +14,9 @@ import time
 class Ledger:
     """Appends events to ``path`` (its folder is created)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, on_record=None) -> None:
         self.path = Path(path)
+        self.on_record = on_record  # called with each record once it is written
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
 
@@ -25,4 +26,6 @@ class Ledger:
         line = json.dumps(entry, sort_keys=True, default=str)
         with self.lock, self.path.open('a', encoding='utf-8') as handle:
             handle.write(line + '\n')
+        if self.on_record is not None:
+            self.on_record(entry)
         return entry
