@@ -85,6 +85,8 @@ def make_app(bridge) -> FastAPI:
         up = bridge.client.server_is_ready()
         return _reply(200 if up else 503, {'agent': 'reachable' if up else 'unreachable'})
 
+    from bb_agent.nodes.console_api import add_console
+    add_console(app, bridge)
     return app
 
 

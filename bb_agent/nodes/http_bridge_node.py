@@ -4,7 +4,8 @@ FastAPI on uvicorn (in a thread of this node), loopback unless ``host`` says oth
 ``POST /v1/requests`` with ``{"text": ..., "domain": ..., "actor_id": ..., "session_id":
 ..., "request_key": ..., "dry_run": ...}`` answers with the agent's result as JSON (the
 same fields as ``bb-agent ask``); ``GET /v1/health`` says whether the agent is reachable;
-``GET /openapi.json`` is the OpenAPI document.
+``GET /openapi.json`` is the OpenAPI document; ``GET /console`` is the web operator console
+(:mod:`bb_agent.nodes.console_api`, operator scope).
 
 A request must carry ``Authorization: Bearer <token>`` for a token in ``tokens_file``
 (stored hashed, with scopes: ``plan`` for dry runs, ``execute`` for requests that move the
@@ -88,6 +89,13 @@ class HttpBridgeNode(Node):
         self.sock.bind((self.p['host'], self.p['port']))
         self.sock.listen(BACKLOG)
         self.port = self.sock.getsockname()[1]
+        # The console page posts from the bridge's own origin (a browser sends Origin).
+        own = {f'http://{self.p["host"]}:{self.port}'} | (
+            {f'http://localhost:{self.port}', f'http://127.0.0.1:{self.port}'}
+            if self.p['host'] in ('127.0.0.1', 'localhost', '::1') else set())
+        self.origins = (*self.origins, *sorted(own - set(self.origins)))
+        from bb_agent.nodes.console_state import ConsoleState
+        self.console = ConsoleState(self)
         from bb_agent.nodes.http_api import make_app, serve
         self.server = serve(make_app(self), self.sock, self.p['max_connections'])
         if not self.tokens.entries:
