@@ -59,8 +59,8 @@ class ChatUser:
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    with prosody(tmp_path_factory.mktemp('xmpp'), ACCOUNTS) as (port, proc):
-        yield port
+    with prosody(tmp_path_factory.mktemp('xmpp'), ACCOUNTS) as xmpp:
+        yield xmpp
 
 
 @pytest.fixture(scope='module')
@@ -70,7 +70,7 @@ def stack(approval_key, supervised, server, tmp_path_factory):
     secret.chmod(0o600)
     return supervised({
         'chat_bridge': {'jid': 'bridge@localhost', 'password_file': str(secret),
-                        'server_port': server, 'allow_plaintext': True,
+                        'server_port': server.port, 'allow_plaintext': True,
                         'execute_users': 'op@localhost', 'rate_per_s': 0.2, 'burst': 4},
         'builder': {'timeout_s': 0.05},  # the template answers: the replies are known
         'sim_robot': {'time_scale': 4.0}, 'http_bridge': {'port': 0}})
@@ -78,7 +78,7 @@ def stack(approval_key, supervised, server, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def users(stack, server):
-    made = {name: ChatUser(name, server) for name in ('alice', 'op')}
+    made = {name: ChatUser(name, server.port) for name in ('alice', 'op')}
     yield made
     for u in made.values():
         u.close()
@@ -102,3 +102,19 @@ def test_when_a_user_floods_expect_told_to_slow_down_and_every_message_answered(
     replies = [alice.replies.get(timeout=REPLY_S) for _ in range(6)]
     assert any('too fast' in r for r in replies), replies
     assert all(r for r in replies)
+
+
+def test_when_the_server_goes_down_and_back_expect_the_bridge_to_log_in_again(server, users):
+    server.restart(down_s=1.0)
+    bob = ChatUser('op', server.port)  # a fresh login (the old session died with it)
+    try:
+        deadline = 20.0
+        reply = None
+        while reply is None and deadline > 0:  # the bridge retries every 2 s
+            try:
+                reply = bob.say('bob says thanks', timeout=4.0)
+            except queue.Empty:
+                deadline -= 4.0
+        assert reply is not None and 'welcome' in reply
+    finally:
+        bob.close()

@@ -159,6 +159,36 @@ def test_when_a_request_needs_an_operator_expect_it_pending_then_run_once_approv
              'nothing pending any more')
 
 
+@pytest.mark.parametrize('path,body,headers,status,code', [
+    ('/v1/console/decision', b'{not json', {}, 400, 103),
+    ('/v1/console/decision', b'\xff\xfe', {}, 400, 103),                    # not UTF-8
+    ('/v1/console/decision', b'[1]', {}, 400, 103),
+    ('/v1/console/decision', b'{"correlation_id": 5, "approve": "yes"}', {}, 400, 103),
+    ('/v1/console/decision', b'{"correlation_id": "nope", "approve": true}', {}, 409, None),
+    ('/v1/console/decision', b'{"a": "' + b'x' * 5000 + b'"}', {}, 413, 100),
+    ('/v1/console/stop', b'{}', {'Authorization': 'Bearer plan-secret'}, 403, 100),
+    ('/v1/console/stop', b'{}', {'Authorization': ''}, 401, 100),
+    ('/v1/console/stop', b'{}', {'Origin': 'http://evil.example'}, 403, 100),
+    ('/v1/console/stop', b'{}', {'Content-Type': 'text/plain'}, 415, 100),
+    ('/v1/console/state', None, {'Authorization': 'Bearer nobody'}, 401, 100),
+])
+def test_when_console_calls_are_malformed_or_unauthorised_expect_typed_refusals(
+        url, path, body, headers, status, code):
+    import json
+    import urllib.error
+    import urllib.request
+    base = url.rsplit('/console', 1)[0]
+    sent = {'Authorization': 'Bearer ops-secret', 'Content-Type': 'application/json',
+            **headers}
+    req = urllib.request.Request(base + path, data=body, method='GET' if body is None
+                                 else 'POST', headers={k: v for k, v in sent.items() if v})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    answer = json.loads(info.value.read())
+    assert info.value.code == status and answer['error_msg'], answer
+    assert code is None or answer['error_code'] == code
+
+
 def test_when_request_text_carries_markup_expect_it_shown_as_text_never_run(browser, url):
     from selenium.webdriver.common.by import By
     hostile = '<img id="xss" src="x" onerror="document.title=1"> hello'

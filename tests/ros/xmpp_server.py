@@ -51,33 +51,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def prosody(root: Path, accounts: dict[str, str]):
-    """Run prosody in ``root`` with ``accounts`` ({user: password} at localhost); yield port."""
-    port = _free_port()
-    (root / 'data').mkdir(parents=True, exist_ok=True)
-    (root / 'certs').mkdir(exist_ok=True)
-    cfg = root / 'prosody.cfg.lua'
-    cfg.write_text(CONFIG.format(root=root, port=port))
-    for user, password in accounts.items():
-        subprocess.run(['prosodyctl', '--config', str(cfg), 'register', user, 'localhost',
-                        password], check=True, capture_output=True, timeout=30)
-    proc = subprocess.Popen(['prosody', '--config', str(cfg), '-F'], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
+class Prosody:
+    """One prosody server in ``root``; :meth:`restart` brings it back on the same port."""
+
+    def __init__(self, root: Path, accounts: dict[str, str]) -> None:
+        self.root, self.port = root, _free_port()
+        (root / 'data').mkdir(parents=True, exist_ok=True)
+        (root / 'certs').mkdir(exist_ok=True)
+        self.cfg = root / 'prosody.cfg.lua'
+        self.cfg.write_text(CONFIG.format(root=root, port=self.port))
+        for user, password in accounts.items():
+            subprocess.run(['prosodyctl', '--config', str(self.cfg), 'register', user,
+                            'localhost', password], check=True, capture_output=True, timeout=30)
+        self.proc = None
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self.proc = subprocess.Popen(['prosody', '--config', str(self.cfg), '-F'],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         deadline = time.monotonic() + 20
         while True:
             try:
-                socket.create_connection(('127.0.0.1', port), 0.5).close()
-                break
+                socket.create_connection(('127.0.0.1', self.port), 0.5).close()
+                return
             except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, \
-                    (root / 'prosody.log').read_text()[-2000:]
+                assert self.proc.poll() is None and time.monotonic() < deadline, \
+                    (self.root / 'prosody.log').read_text()[-2000:]
                 time.sleep(0.1)
-        yield port, proc
+
+    def stop(self) -> None:
+        """Stop the server (every client is disconnected)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def restart(self, down_s: float = 1.0) -> None:
+        """Stop, stay down ``down_s`` seconds, start again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+
+@contextmanager
+def prosody(root: Path, accounts: dict[str, str]):
+    """Run prosody in ``root`` with ``accounts`` ({user: password} at localhost)."""
+    server = Prosody(root, accounts)
+    server.start()
+    try:
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
