@@ -65,6 +65,7 @@ setup(
         'bb_agent.commands': [
             'info = bb_agent.cli.info:register',
             'check = bb_agent.cli.check:register',
+            'ledger = bb_agent.cli.ledger:register',
             'bench = bb_agent.cli.bench:register',
             'synth = bb_agent.cli.train:register_synth',
             'train = bb_agent.cli.train:register_train',

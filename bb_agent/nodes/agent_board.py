@@ -74,3 +74,20 @@ class OperatorBoard:
         with self._lock:
             items = [info for _e, _b, info in self._waiting.values()]
         self.pending_pub.publish(String(data=json.dumps(items, sort_keys=True)))
+
+
+def ledger_stamp(params: dict) -> dict:
+    """Return what every ledger record carries (its ``stamp``).
+
+    The schema and grammar hashes per domain, and the hash of the agent's parameters in
+    force at start.
+    """
+    import hashlib
+
+    from bb_agent.core.dsl.grammar import load_grammar
+    from bb_agent.core.schema import DOMAINS, load_schema
+    schemas = {d: load_schema(d) for d in DOMAINS}
+    return {'schema_sha256': {d: s.sha256 for d, s in schemas.items()},
+            'grammar_sha256': {d: load_grammar(s.grammar).sha256 for d, s in schemas.items()},
+            'config_sha256': hashlib.sha256(json.dumps(params, sort_keys=True, default=str)
+                                            .encode()).hexdigest()}

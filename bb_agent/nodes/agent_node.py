@@ -33,7 +33,7 @@ from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.requests import Confirmations, IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
-from bb_agent.nodes.agent_board import OperatorBoard
+from bb_agent.nodes.agent_board import OperatorBoard, ledger_stamp
 from bb_agent.nodes.agent_intent import anchor_stage, conform_stage
 from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
@@ -56,6 +56,8 @@ PARAMS = (
     Param('approval_timeout_s', 60.0, 'no operator answer in this long rejects (s)',
           0.1, 3600.0),
     Param('ledger_path', '', 'run ledger JSONL ("" = $ROS_LOG_DIR/bb_agent_ledger.jsonl)'),
+    Param('ledger_max_bytes', 64 * 1024 * 1024, 'rotate the ledger past this size (bytes; the '
+          'hash chain goes on in the next file)', 4096, 1 << 40),
     Param('idempotency_ttl_s', 3600.0, 'how long a request key is remembered (s)',
           1.0, 86400.0),
     Param('on_mismatch', 'defer', 'a checked plan that does not match its request: defer '
@@ -97,7 +99,8 @@ class AgentNode(Node):
         path = self.p['ledger_path'] or os.path.join(
             os.environ.get('ROS_LOG_DIR') or os.path.expanduser('~/.ros/log'),
             'bb_agent_ledger.jsonl')
-        self.ledger = Ledger(path, on_record=self.board.record)
+        self.ledger = Ledger(path, on_record=self.board.record, stamp=ledger_stamp(self.p),
+                             max_bytes=self.p['ledger_max_bytes'])
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
 
     # --- helpers -----------------------------------------------------------------------

@@ -289,3 +289,12 @@ def test_when_checker_is_down_expect_nothing_executes(ros, stack):
     assert 'checker' in result.error_msg and result.plan.plan_id
     assert dispatched(ros, result.plan.plan_id) == 0
 
+
+
+def test_when_requests_were_handled_expect_an_intact_hash_chained_ledger(ros):
+    from bb_agent.safety.ledger import verify
+    path = Path(os.environ['ROS_LOG_DIR']) / 'bb_agent_ledger.jsonl'
+    report = verify(path)
+    assert report.ok and report.records > 10, report
+    last = json.loads(path.read_text().splitlines()[-1])
+    assert set(last['stamp']) == {'schema_sha256', 'grammar_sha256', 'config_sha256'}
