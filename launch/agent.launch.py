@@ -16,12 +16,19 @@ code 1, naming the node); Ctrl-C stops everything cleanly (exit 0).
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import (
+    DeclareLaunchArgument,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+    TimerAction,
+)
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
 from bb_agent.core.bringup import load_bringup
 from launch import LaunchDescription
+
+CLEAN_EXIT_GRACE_S = 2.0  # a required node's exit 0 counts as a failure after this long
 
 
 def _truthy(text):
@@ -41,9 +48,17 @@ def _required_exit(name):
         if context.is_shutdown:
             return None
 
-        def fail(_context):
+        def fail(later):
+            if later.is_shutdown:  # the stop had begun: a Ctrl-C reached the node first
+                return None
             raise RuntimeError(f'required node {name} exited with code {event.returncode}; '
                                'the stack stops')
+        if event.returncode == 0:
+            # A clean exit is what a SIGINT to the whole process group produces, and a node
+            # may see it before launch does: judge it once launch had the time to begin
+            # its own shutdown (seen in CI: "executor exited with code 0" after a Ctrl-C).
+            return [TimerAction(period=CLEAN_EXIT_GRACE_S,
+                                actions=[OpaqueFunction(function=fail)])]
         return [OpaqueFunction(function=fail)]
     return on_exit
 
