@@ -32,6 +32,7 @@ bench: setup
 	  $(VENV)/bin/bb-agent bench runtime --out bench/results/runtime.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench stale --out bench/results/stale.json >/dev/null && \
 	  $(VENV)/bin/bb-agent bench http --out bench/results/http.json >/dev/null && \
+	  $(VENV)/bin/bb-agent bench doors --out bench/results/doors.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
 
 # The pretrained tier against the fast tier (needs models/smollm2 and the converted base;

@@ -75,6 +75,24 @@ def http_rows(doc: dict) -> list[str]:
             f'{", ".join(f"{k}: {v}" for k, v in doc["by_status"].items())} |']
 
 
+def doors_rows(doc: dict) -> list[str]:
+    """Return table rows for the per-door latency benchmark."""
+    names = {'http_dry_run': 'HTTP API dry run "go home" (the baseline)',
+             'api_call': 'API door: api_json request -> plan, check, HTTP call',
+             'chat_reply': 'chat door: XMPP message -> reply (prosody, social)',
+             'console_state': 'console: GET /v1/console/state'}
+    rows = []
+    for key, title in names.items():
+        lat = doc['latency_ms'].get(key)
+        if lat is None:
+            rows.append(f'| {title} | - | - | not measured (make setup-bridges) |')
+            continue
+        ratio = lat.get('p50_over_http_dry_run')
+        rows.append(f'| {title} | {lat["p50"]:.0f} ms | {lat["p99"]:.0f} ms | n {lat["n"]}'
+                    f'{f", {ratio:.2f}x the baseline p50" if ratio else ""} |')
+    return rows
+
+
 def tiers_rows(doc: dict) -> list[str]:
     """Return table rows for the tiers benchmark (pretrained tier, torch vs ORT)."""
     t = doc['tokens_per_s']
@@ -93,7 +111,7 @@ def tiers_rows(doc: dict) -> list[str]:
 
 ROWS = (('checker', checker_rows), ('soundness', soundness_rows), ('decode', decode_rows),
         ('runtime', runtime_rows), ('http', http_rows), ('stale', stale_rows),
-        ('tiers', tiers_rows))
+        ('doors', doors_rows), ('tiers', tiers_rows))
 
 
 def main(folder: str) -> int:

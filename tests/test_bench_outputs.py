@@ -60,3 +60,11 @@ def test_when_http_bench_runs_expect_every_request_answered(tmp_path):
     doc = _bench('http', tmp_path)
     assert doc['requests'] == 400 and doc['lost'] == 0, doc
     assert sum(doc['by_status'].values()) == 400 and {'p50', 'p99'} <= set(doc['latency_ms'])
+
+
+def test_when_doors_bench_runs_expect_a_latency_per_door(tmp_path):
+    doc = _bench('doors', tmp_path)
+    lat = doc['latency_ms']
+    for door in ('http_dry_run', 'api_call', 'console_state'):
+        assert lat[door]['n'] >= 1 and 0 < lat[door]['p50'] <= lat[door]['p99']
+    assert lat['chat_reply'] is None or lat['chat_reply']['p50'] > 0

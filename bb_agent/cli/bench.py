@@ -14,7 +14,7 @@ import sys
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 
-BENCHMARKS = ('checker', 'soundness', 'decode', 'runtime', 'stale', 'http', 'tiers')
+BENCHMARKS = ('checker', 'soundness', 'decode', 'runtime', 'stale', 'http', 'doors', 'tiers')
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

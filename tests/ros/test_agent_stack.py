@@ -24,7 +24,7 @@ from bb_agent.core.api_access import hash_token
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
 from bb_msgs.srv import OperatorDecision, ProposePlan
-from tests.ros.orders_service import Orders, orders_service
+from bench.peers import Orders, orders_service
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros

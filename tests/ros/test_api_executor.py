@@ -13,7 +13,7 @@ import pytest
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import PlanGraph
 from bb_msgs.srv import CheckPlan
-from tests.ros.orders_service import Orders, orders_service
+from bench.peers import Orders, orders_service
 from tests.ros.stack import RosClient, Stack
 
 pytestmark = pytest.mark.ros
