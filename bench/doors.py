@@ -17,19 +17,16 @@ Ratios are against ``http_dry_run`` of the same run (these machines are noisy).
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import os
 from pathlib import Path
-import queue
 import shutil
 import socket
 import tempfile
-import threading
 import time
 
-from bench.peers import Prosody, orders_service
+from bench.peers import Prosody, XmppUser, orders_service
 from bench.timing import machine, percentile
 
 HEADERS = {'Content-Type': 'application/json', 'Authorization': 'Bearer bench'}
@@ -66,39 +63,6 @@ def _timed(fn, n: int) -> list[float]:
         fn()
         times.append(1e3 * (time.perf_counter() - start))
     return times
-
-
-class _ChatUser:
-    """A real slixmpp client: ``ask`` sends one message and waits for the reply."""
-
-    def __init__(self, port: int) -> None:
-        import slixmpp
-        self.replies: queue.Queue = queue.Queue()
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        ready = threading.Event()
-        self.xmpp = slixmpp.ClientXMPP('user@localhost/bench', 'user-pw')
-        self.xmpp.enable_starttls = self.xmpp.enable_direct_tls = False
-        self.xmpp.enable_plaintext = True
-        self.xmpp.plugin['feature_mechanisms'].unencrypted_plain = True
-
-        async def start(_event):
-            self.xmpp.send_presence()
-            await self.xmpp.get_roster()
-            ready.set()
-
-        self.xmpp.add_event_handler('session_start', start)
-        self.xmpp.add_event_handler('message', lambda m: m['type'] == 'chat' and
-                                    self.replies.put(m['body']))
-        self.xmpp.connect('127.0.0.1', port)
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        if not ready.wait(30):
-            raise RuntimeError('the bench user could not log in to prosody')
-
-    def ask(self, text: str) -> str:
-        self.loop.call_soon_threadsafe(lambda: self.xmpp.send_message(
-            mto='bridge@localhost', mbody=text, mtype='chat'))
-        return self.replies.get(timeout=60)
 
 
 def run(*, repeats: int = 50) -> dict:
@@ -145,12 +109,11 @@ def run(*, repeats: int = 50) -> dict:
                    'console_state': _summary(_timed(
                        lambda: _http(port, 'GET', '/v1/console/state'), 4 * repeats), base)}
             if xmpp is not None:
-                user = _ChatUser(xmpp.port)
+                user = XmppUser('user@localhost/bench', 'user-pw', xmpp.port)
                 user.ask('bob says thanks')  # the first reply after login
                 out['chat_reply'] = _summary(_timed(lambda: user.ask('bob says thanks'),
                                                     repeats), base)
-                user.loop.call_soon_threadsafe(user.xmpp.disconnect)
-                time.sleep(0.5)
+                user.close()
             else:
                 out['chat_reply'] = None  # prosody or slixmpp missing: make setup-bridges
         finally:

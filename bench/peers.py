@@ -2,13 +2,16 @@
 
 - :func:`orders_service`: a small order service (http.server in a thread) for the API door;
 - :class:`Prosody`: an XMPP server (prosody) in a temp folder for the chat door, plain-text
-  login on 127.0.0.1 only (no certificates), accounts made with ``prosodyctl register``.
+  login on 127.0.0.1 only (no certificates), accounts made with ``prosodyctl register``;
+- :class:`XmppUser`: a real XMPP client (slixmpp) that messages the bridge's account.
 """
 
+import asyncio
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 from pathlib import Path
+import queue
 import socket
 import subprocess
 import threading
@@ -127,3 +130,54 @@ def prosody(root: Path, accounts: dict[str, str]):
         yield server
     finally:
         server.stop()
+
+
+class XmppUser:
+    """A real XMPP client in its own thread; :meth:`ask` sends and waits for the next reply.
+
+    Args:
+        jid: the user's full JID, e.g. ``alice@localhost/test``.
+        password: its password.
+        port: the server's client port on 127.0.0.1 (plain-text login).
+        to: whom messages go to (the bridge's account).
+    """
+
+    def __init__(self, jid: str, password: str, port: int,
+                 to: str = 'bridge@localhost') -> None:
+        import slixmpp
+        self.to, self.replies = to, queue.Queue()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        ready = threading.Event()
+        self.xmpp = slixmpp.ClientXMPP(jid, password)
+        self.xmpp.enable_starttls = self.xmpp.enable_direct_tls = False
+        self.xmpp.enable_plaintext = True
+        self.xmpp.plugin['feature_mechanisms'].unencrypted_plain = True
+
+        async def start(_event):
+            self.xmpp.send_presence()
+            await self.xmpp.get_roster()
+            ready.set()
+
+        self.xmpp.add_event_handler('session_start', start)
+        self.xmpp.add_event_handler('message', lambda m: m['type'] == 'chat' and
+                                    self.replies.put(m['body']))
+        self.xmpp.connect('127.0.0.1', port)
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        if not ready.wait(30):
+            raise RuntimeError(f'{jid} could not log in')
+
+    def send(self, text: str) -> None:
+        """Send ``text`` to the bridge (from any thread)."""
+        self.loop.call_soon_threadsafe(lambda: self.xmpp.send_message(
+            mto=self.to, mbody=text, mtype='chat'))
+
+    def ask(self, text: str, timeout: float = 60.0) -> str:
+        """Send ``text`` and return the next reply (queue.Empty after ``timeout``)."""
+        self.send(text)
+        return self.replies.get(timeout=timeout)
+
+    def close(self) -> None:
+        """Log out."""
+        self.loop.call_soon_threadsafe(self.xmpp.disconnect)
+        time.sleep(0.3)

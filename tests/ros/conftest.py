@@ -59,3 +59,11 @@ def supervised():
     yield start
     for s in started:
         s.stop()
+
+
+@pytest.fixture(scope='module')
+def orders():
+    """Serve the loopback order service (bench/peers.py) for this module; yield its URL."""
+    from bench.peers import orders_service
+    with orders_service() as url:
+        yield url

@@ -24,7 +24,7 @@ from bb_agent.core.api_access import hash_token
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
 from bb_msgs.srv import OperatorDecision, ProposePlan
-from bench.peers import Orders, orders_service
+from bench.peers import Orders
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
@@ -51,12 +51,6 @@ OVERRIDES = {'builder': {'timeout_s': 0.05, 'fault_stall_s': 0.1},
              'agent': {'approval_skills': 'scan', 'approval_timeout_s': APPROVAL_TIMEOUT_S},
              'executor': {'approval_skills': 'scan'},  # enforced at the executor too
              'sim_robot': {'time_scale': 4.0}}
-
-
-@pytest.fixture(scope='module')
-def orders():
-    with orders_service() as url:
-        yield url
 
 
 @pytest.fixture(scope='module')

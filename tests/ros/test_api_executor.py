@@ -1,6 +1,6 @@
 """api_json plans carried out over DDS: plan_checker approves, api_executor makes the call.
 
-A real HTTP service on loopback (tests/ros/orders_service.py) stands for the user's API; the
+A real HTTP service on loopback (bench/peers.py) stands for the user's API; the
 checker and the api_executor run as their own processes in this module's DDS domain.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import PlanGraph
 from bb_msgs.srv import CheckPlan
-from bench.peers import Orders, orders_service
+from bench.peers import Orders
 from tests.ros.stack import RosClient, Stack
 
 pytestmark = pytest.mark.ros
@@ -22,17 +22,11 @@ CALLS = Orders.calls
 
 
 @pytest.fixture(scope='module')
-def service():
-    with orders_service() as url:
-        yield url
-
-
-@pytest.fixture(scope='module')
-def stack(repo_root, service, tmp_path_factory):
+def stack(repo_root, orders, tmp_path_factory):
     env = {**os.environ, 'BB_AGENT_APPROVAL_KEY_FILE':
            str(tmp_path_factory.mktemp('key') / 'approval.key')}
     s = Stack(repo_root, {'plan_checker': ('plan_checker_node', {}),
-                          'api_executor': ('api_executor_node', {'base_url': service})}, env)
+                          'api_executor': ('api_executor_node', {'base_url': orders})}, env)
     yield s
     s.stop()
 

@@ -5,12 +5,11 @@ bridge runs every message through the agent (robot requests through the checker 
 gate, as dry runs for users without the right to move) and answers in the chat.
 """
 
-import asyncio
 import queue
-import threading
 
 import pytest
 
+from bench.peers import XmppUser
 from tests.ros.xmpp_server import prosody, prosody_or_skip
 
 prosody_or_skip()
@@ -19,42 +18,9 @@ ACCOUNTS = {'bridge': 'bridge-pw', 'alice': 'alice-pw', 'op': 'op-pw'}
 REPLY_S = 60.0
 
 
-class ChatUser:
-    """A real XMPP client in its own thread: ``say`` sends and waits for the next reply."""
-
-    def __init__(self, user: str, port: int) -> None:
-        import slixmpp
-        self.replies: queue.Queue = queue.Queue()
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        asyncio.set_event_loop(self.loop)
-        self.xmpp = slixmpp.ClientXMPP(f'{user}@localhost/test', ACCOUNTS[user])
-        self.xmpp.enable_starttls = self.xmpp.enable_direct_tls = False
-        self.xmpp.enable_plaintext = True
-        self.xmpp.plugin['feature_mechanisms'].unencrypted_plain = True
-
-        async def start(_event):
-            self.xmpp.send_presence()
-            await self.xmpp.get_roster()
-            ready.set()
-
-        self.xmpp.add_event_handler('session_start', start)
-        self.xmpp.add_event_handler('message', lambda m: m['type'] == 'chat' and
-                                    self.replies.put(m['body']))
-        self.xmpp.connect('127.0.0.1', port)
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        assert ready.wait(20), f'{user} could not log in'
-
-    def send(self, text: str) -> None:
-        self.loop.call_soon_threadsafe(lambda: self.xmpp.send_message(
-            mto='bridge@localhost', mbody=text, mtype='chat'))
-
-    def say(self, text: str, timeout: float = REPLY_S) -> str:
-        self.send(text)
-        return self.replies.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.xmpp.disconnect)
+def ChatUser(user: str, port: int) -> XmppUser:  # noqa: N802 (reads as the class it makes)
+    """Log ``user`` in to the test server."""
+    return XmppUser(f'{user}@localhost/test', ACCOUNTS[user], port)
 
 
 @pytest.fixture(scope='module')
@@ -92,7 +58,7 @@ def users(stack, server):
 ])
 def test_when_a_user_messages_the_bridge_expect_the_agents_answer_in_the_chat(
         users, user, text, needle):
-    assert needle in users[user].say(text)
+    assert needle in users[user].ask(text)
 
 
 def test_when_a_user_floods_expect_told_to_slow_down_and_every_message_answered(users):
@@ -112,7 +78,7 @@ def test_when_the_server_goes_down_and_back_expect_the_bridge_to_log_in_again(se
         reply = None
         while reply is None and deadline > 0:  # the bridge retries every 2 s
             try:
-                reply = bob.say('bob says thanks', timeout=4.0)
+                reply = bob.ask('bob says thanks', timeout=4.0)
             except queue.Empty:
                 deadline -= 4.0
         assert reply is not None and 'welcome' in reply
