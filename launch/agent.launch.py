@@ -35,28 +35,29 @@ def _truthy(text):
     return text.strip().lower() in ('1', 'true', 'yes', 'on')
 
 
-def _required_exit(name):
-    """Return the on_exit handler of a required node: end the launch, with a failure.
+def _on_exit(name, required, exited, started):
+    """Return the on_exit handler of a node: record the exit; a required one ends the launch.
 
-    Only the first exit does, and only outside a shutdown: during a Ctrl-C every node exits,
-    and a Shutdown per exit made launch_ros raise "Cannot shutdown a ROS adapter that is not
-    running" for each lifecycle node (exit 1 and ERROR lines after a clean stop). A required
-    node dying on its own raises, which launch reports as an ERROR, shuts the stack down and
-    turns into exit code 1.
+    A required node dying on its own raises, which launch reports as an ERROR, shuts the
+    stack down and turns into exit code 1. Not during a shutdown: during a Ctrl-C every node
+    exits, and a Shutdown per exit made launch_ros raise "Cannot shutdown a ROS adapter that
+    is not running" for each lifecycle node. A clean exit (code 0) is judged after
+    ``CLEAN_EXIT_GRACE_S``: a SIGINT to the whole process group stops every node at once,
+    and a node may see it before launch does (seen in CI: "executor exited with code 0"
+    after a Ctrl-C, with no shutdown begun); if by then every node has exited, it was the
+    group's stop, not one node's death.
     """
     def on_exit(event, context):
-        if context.is_shutdown:
+        exited.add(name)
+        if not required or context.is_shutdown:
             return None
 
         def fail(later):
-            if later.is_shutdown:  # the stop had begun: a Ctrl-C reached the node first
+            if later.is_shutdown or exited >= set(started):
                 return None
             raise RuntimeError(f'required node {name} exited with code {event.returncode}; '
                                'the stack stops')
         if event.returncode == 0:
-            # A clean exit is what a SIGINT to the whole process group produces, and a node
-            # may see it before launch does: judge it once launch had the time to begin
-            # its own shutdown (seen in CI: "executor exited with code 0" after a Ctrl-C).
             return [TimerAction(period=CLEAN_EXIT_GRACE_S,
                                 actions=[OpaqueFunction(function=fail)])]
         return [OpaqueFunction(function=fail)]
@@ -70,7 +71,7 @@ def _nodes(context):
     namespace = LaunchConfiguration('namespace').perform(context)
     extra_params = LaunchConfiguration('params_file').perform(context)
     model_path = LaunchConfiguration('model_path').perform(context)
-    actions = []
+    actions, started, exited = [], [], set()
     for spec in bringup.nodes:
         if spec.sim_only and not use_sim:
             continue
@@ -83,7 +84,8 @@ def _nodes(context):
             params.append({'model_path': model_path})
         node_cls = LifecycleNode if spec.lifecycle else Node
         # A required node's exit ends the launch, as `bb-agent up` does (optional ones may go).
-        on_exit = _required_exit(spec.name) if spec.required else None
+        on_exit = _on_exit(spec.name, spec.required, exited, started)
+        started.append(spec.name)
         actions.append(node_cls(
             package='bb_agent', executable=spec.executable, name=spec.name,
             namespace=namespace, parameters=params, output='screen', on_exit=on_exit))

@@ -64,7 +64,9 @@ async function call(method, path, body) {
   return data;
 }
 function drawWorld(w) {
-  const svg = $("world"); while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const svg = $("world"); const key = JSON.stringify([w.objects, w.ee]);
+  if (drawn.world === key) return; drawn.world = key;
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
   for (const o of (w.objects || [])) {
     const kind = o.kind === "human" ? "human" : (o.kind === "bin" ? "bin" : "obj");
     let s;
@@ -88,7 +90,11 @@ function drawWorld(w) {
     e.setAttribute("fill", "none"); e.setAttribute("stroke", "#3a86ff");
     e.setAttribute("stroke-width", 0.012); e.setAttribute("class", "ee"); svg.appendChild(e); }
 }
-function fill(list, items, make) { list.replaceChildren(...items.map(make)); }
+const drawn = {};  // what each list shows now: an unchanged list is not rebuilt (a button
+                  // under the operator's pointer stays the same button)
+function fill(list, items, make) { const key = JSON.stringify(items);
+  if (drawn[list.id] === key) return; drawn[list.id] = key;
+  list.replaceChildren(...items.map(make)); }
 function render(s) {
   const sf = s.safety || {};
   $("vs").textContent = sf.v_s === undefined ? "-" :

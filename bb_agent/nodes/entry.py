@@ -7,11 +7,14 @@ KeyboardInterrupt traceback (exit -2). This module imports nothing heavy itself.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import signal
 
 
 def _run(module: str) -> int:
+    # SIGUSR1 prints every thread's stack to stderr: how a hung node is diagnosed
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         return importlib.import_module(f'bb_agent.nodes.{module}').main()
     except KeyboardInterrupt:

@@ -71,9 +71,11 @@ def shots(tmp_path_factory):
 
 
 def wait_for(browser, predicate, what: str):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    try:
-        return WebDriverWait(browser, WAIT_S, 0.2).until(lambda d: predicate(d))
+    try:  # the page redraws twice a second: an element read mid-redraw is read again
+        return WebDriverWait(browser, WAIT_S, 0.2, ignored_exceptions=(
+            StaleElementReferenceException,)).until(lambda d: predicate(d))
     except Exception:
         shown = {k: browser.find_element('id', k).text for k in ('error', 'level', 'reasons')}
         raise AssertionError(f'{what}; the page shows {shown}') from None
@@ -153,7 +155,7 @@ def test_when_a_request_needs_an_operator_expect_it_pending_then_run_once_approv
                    'the request waits for approval')[0]
     assert 'scan' in row.text
     snap(browser, shots, '3_pending')
-    row.find_element(By.CSS_SELECTOR, 'button.approve').click()
+    row.find_element(By.CSS_SELECTOR, 'button.approve').click()  # the same row: not redrawn
     wait_for(browser, lambda d: last_outcome(d, before) == 'SUCCEEDED', 'approved: it ran')
     wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '#pending li'),
              'nothing pending any more')
@@ -200,10 +202,9 @@ def test_when_request_text_carries_markup_expect_it_shown_as_text_never_run(brow
 
 
 def test_when_stop_is_pressed_expect_stop_latched_with_its_reason(browser, url, shots):
-    from selenium.webdriver.common.by import By
     browser.find_element('id', 'stop').click()
     wait_for(browser, lambda d: d.find_element('id', 'latched').text == 'yes' and
              d.find_element('id', 'level').text == 'STOP', 'STOP latched')
-    reasons = [r.text for r in browser.find_elements(By.CSS_SELECTOR, '#reasons li')]
-    assert reasons and all(reasons), reasons
+    wait_for(browser, lambda d: d.find_element('id', 'reasons').text.strip(),
+             'the reasons of the STOP shown')
     snap(browser, shots, '4_stop')

@@ -83,6 +83,13 @@ def test_when_sigint_arrives_during_start_up_expect_a_clean_exit(tmp_path, execu
                             start_new_session=True)
     time.sleep(after_s)
     os.killpg(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # a hang: every thread's stack (entry.py), then kill
+        os.killpg(proc.pid, signal.SIGUSR1)
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise AssertionError(f'no exit 30 s after SIGINT; stacks:\n{out[-6000:]}') from None
     assert proc.returncode == 0, out[-2000:]
     assert 'Traceback' not in out and 'KeyboardInterrupt' not in out, out[-2000:]
