@@ -46,15 +46,26 @@ def approval_key(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def supervised():
-    """Return a function that brings up ``bb-agent up``'s stack with overrides (stopped after)."""
+    """Return a function that brings up ``bb-agent up``'s stack with overrides (stopped after).
+
+    The monitor runs at the loaded-machine ``stale_s`` unless the overrides say otherwise,
+    and the stack is ready to move when it returns.
+    """
     from bb_agent.clients.supervisor import Supervisor
     started = []
 
     def start(overrides: dict):
-        s = Supervisor(overrides=overrides, quiet=True)
+        from tests.ros.stack import LOADED_STALE_S, RosClient
+        monitor = {'stale_s': LOADED_STALE_S, **overrides.get('safety_monitor', {})}
+        s = Supervisor(overrides={**overrides, 'safety_monitor': monitor}, quiet=True)
         started.append(s)
         s.start()
         assert s.wait_ready(180), [c.spec.name for c in s.children if not c.ready.is_set()]
+        client = RosClient('supervised_bringup_client')
+        try:  # a STOP latched by the starved bring-up is reset, as an operator would
+            client.ready_to_move(30)
+        finally:
+            client.close()
         return s
     yield start
     for s in started:
