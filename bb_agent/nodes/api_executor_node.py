@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 import time
 
+import rclpy
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -25,7 +26,7 @@ from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.domains.api_json.client import ApiClient
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import ExecutePlan
@@ -136,7 +137,7 @@ def _endpoint(program: str) -> str:
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``api_executor_node``."""
-    ros_init(args)
+    rclpy.init(args=args)
     try:
         node = ApiExecutorNode()
     except (BBError, OSError) as exc:

@@ -21,6 +21,7 @@ import math
 import threading
 import time
 
+import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -44,7 +45,7 @@ from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
 from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
@@ -374,7 +375,7 @@ def _summary(plan_id, outcome, duration, statuses) -> ExecutionSummary:
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``executor_node``."""
-    ros_init(args)
+    rclpy.init(args=args)
     node = ExecutorNode()
     autostart(node)
     return run_node(node)

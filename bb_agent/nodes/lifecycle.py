@@ -25,20 +25,6 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.task import Future
 
 
-def ros_init(args=None) -> None:
-    """``rclpy.init`` with SIGINT held back while rclpy swaps in its signal handlers.
-
-    A Ctrl-C that landed while rclpy replaced Python's handler was lost: the node came up
-    READY and spun on (seen in CI, by the stack dump of a SIGINT-at-start-up test). Blocked,
-    it stays pending and reaches rclpy's handler as soon as that is in place.
-    """
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        rclpy.init(args=args)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def autostart(node) -> None:
     """Configure and activate a LifecycleNode whose ``autostart`` parameter is true.
 

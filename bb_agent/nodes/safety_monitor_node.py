@@ -16,6 +16,7 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import rclpy
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile
@@ -26,7 +27,7 @@ from visualization_msgs.msg import MarkerArray
 
 from bb_agent.core.safety_model.vs import HUMAN, OBSTACLE
 from bb_agent.core.schema import load_schema
-from bb_agent.nodes.lifecycle import autostart, clean_exit, ros_init, run_node
+from bb_agent.nodes.lifecycle import autostart, clean_exit, run_node
 from bb_agent.nodes.markers import vs_marker
 from bb_agent.nodes.params import Param, declare
 from bb_agent.safety.monitor import Level, LiveState, MonitorConfig, SafetyMonitor
@@ -192,7 +193,7 @@ def _header(stamp):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``safety_monitor_node``."""
-    ros_init(args)
+    rclpy.init(args=args)
     node = SafetyMonitorNode()
     autostart(node)
     return run_node(node)

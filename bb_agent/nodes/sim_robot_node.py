@@ -22,6 +22,7 @@ import threading
 import time
 
 from geometry_msgs.msg import Point, PoseStamped, Twist
+import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -38,7 +39,7 @@ from bb_agent.domains.robot.motion import BASE_Z, JOINT_NAMES, L1
 from bb_agent.domains.robot.sim_base import SimBase
 from bb_agent.domains.robot.sim_world import Faults, SimWorld
 from bb_agent.nodes.convert import world_to_msg
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
 from bb_agent.nodes.markers import world_markers
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import Skill
@@ -250,7 +251,7 @@ def _header(stamp):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``sim_robot_node``."""
-    ros_init(args)
+    rclpy.init(args=args)
     node = SimRobotNode()
     autostart(node)
     return run_node(node)
