@@ -22,20 +22,13 @@ import json
 import os
 from pathlib import Path
 import shutil
-import socket
 import tempfile
 import time
 
-from bench.peers import Prosody, XmppUser, orders_service
+from bench.peers import Prosody, XmppUser, free_port, orders_service
 from bench.timing import machine, percentile
 
 HEADERS = {'Content-Type': 'application/json', 'Authorization': 'Bearer bench'}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _summary(ms: list[float], baseline: list[float] | None = None) -> dict:
@@ -76,7 +69,7 @@ def run(*, repeats: int = 50) -> dict:
                 'scopes: [plan, execute, operator]}\n')
     os.environ.setdefault('BB_AGENT_APPROVAL_KEY_FILE', os.path.join(folder, 'approval.key'))
     chat = shutil.which('prosody') is not None and _has('slixmpp')
-    port = _free_port()
+    port = free_port()
     xmpp = Prosody(Path(folder) / 'xmpp',
                    {'bridge': 'bridge-pw', 'user': 'user-pw'}) if chat else None
     with orders_service() as orders:

@@ -15,17 +15,11 @@ import os
 import tempfile
 import time
 
+from bench.peers import free_port
 from bench.timing import machine, percentile
 
 CLIENTS, REQUESTS = 200, 10_000
 BODY = json.dumps({'text': 'go home', 'dry_run': True, 'actor_id': 'bench'}).encode()
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def run(*, repeats: int = 300) -> dict:
@@ -39,7 +33,7 @@ def run(*, repeats: int = 300) -> dict:
         f.write(f'tokens:\n  - {{name: bench, sha256: {hash_token("bench")}, '
                 'scopes: [plan]}\n')
     os.environ.setdefault('BB_AGENT_APPROVAL_KEY_FILE', os.path.join(folder, 'approval.key'))
-    port = _free_port()
+    port = free_port()
     stack = Supervisor(quiet=True, overrides={
         'http_bridge': {'port': port, 'tokens_file': tokens, 'rate_per_s': 10000.0,
                         'burst': 100000}})

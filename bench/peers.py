@@ -70,7 +70,8 @@ VirtualHost "localhost"
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a loopback TCP port that was free a moment ago (the OS picked it)."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
@@ -80,7 +81,7 @@ class Prosody:
     """One prosody server in ``root``; :meth:`restart` brings it back on the same port."""
 
     def __init__(self, root: Path, accounts: dict[str, str]) -> None:
-        self.root, self.port = root, _free_port()
+        self.root, self.port = root, free_port()
         (root / 'data').mkdir(parents=True, exist_ok=True)
         (root / 'certs').mkdir(exist_ok=True)
         self.cfg = root / 'prosody.cfg.lua'

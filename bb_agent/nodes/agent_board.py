@@ -20,7 +20,8 @@ import time
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+from bb_agent.nodes.qos import LATCHED
+
 RECENT = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 

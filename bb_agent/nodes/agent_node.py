@@ -19,7 +19,6 @@ import json
 import os
 import uuid
 
-import rclpy
 from rclpy.action import ActionClient, ActionServer
 from rclpy.node import Node
 from std_msgs.msg import Empty
@@ -36,7 +35,7 @@ from bb_agent.core.schema import DOMAINS, load_schema
 from bb_agent.nodes.agent_board import OperatorBoard, ledger_stamp
 from bb_agent.nodes.agent_intent import anchor_stage, conform_stage
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_agent.nodes.spun import wait_future
@@ -344,5 +343,5 @@ class AgentNode(Node):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``agent_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     return run_node(AgentNode())

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 import time
 
-import rclpy
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -26,7 +25,7 @@ from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.domains.api_json.client import ApiClient
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import ExecutePlan
@@ -110,15 +109,17 @@ class ApiExecutorNode(LifecycleNode):
         if goal.plan.domain != 'api_json':
             return (R.OUTCOME_INVALID_INPUT, ErrorCode.UNKNOWN_DOMAIN,
                     f'api_executor runs api_json plans, not {goal.plan.domain!r}', '')
+        # checked before admission, which consumes the single-use token: a call that
+        # cannot be made must leave its token usable once a service is configured
+        if self.client is None:
+            return (R.OUTCOME_UNAVAILABLE, ErrorCode.ADAPTER_UNAVAILABLE,
+                    'no API service configured (api_executor base_url is empty)', '')
         admitted = self.admission.admit_call(
             program=goal.plan.program, schema=self.schema, token=goal.approval_token,
             world_hash=goal.world_hash, operator_id=goal.operator_id,
             operator_tok=goal.operator_token, now_s=time.time())
         if isinstance(admitted, Refusal):
             return R.OUTCOME_REJECTED, admitted.code, admitted.message, ''
-        if self.client is None:
-            return (R.OUTCOME_UNAVAILABLE, ErrorCode.ADAPTER_UNAVAILABLE,
-                    'no API service configured (api_executor base_url is empty)', '')
         result = self.client.call(admitted, self.schema)
         reply = json.dumps(result.body) if result.body is not None else ''
         if result.ok:
@@ -137,7 +138,7 @@ def _endpoint(program: str) -> str:
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``api_executor_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     try:
         node = ApiExecutorNode()
     except (BBError, OSError) as exc:

@@ -16,7 +16,6 @@ import threading
 import time
 import uuid
 
-import rclpy
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 
@@ -29,7 +28,7 @@ from bb_agent.core.prompting import world_context, world_symbols
 from bb_agent.domains.proposer import Proposer
 from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import PlanGraph, WorldState
@@ -230,7 +229,7 @@ def _history(context_json: str) -> list[str]:
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``builder_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     node = BuilderNode()
     autostart(node)
     return run_node(node)

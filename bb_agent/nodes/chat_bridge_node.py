@@ -27,7 +27,7 @@ from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.domains.social.chat import ChatPolicy, ChatRequest
 from bb_agent.nodes.goal_client import send_goal
-from bb_agent.nodes.lifecycle import clean_exit, run_node
+from bb_agent.nodes.lifecycle import clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import HandleRequest
@@ -166,7 +166,7 @@ def _client(jid: str, password: str, plaintext: bool, on_message, logger, loop,
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``chat_bridge_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     try:
         node = ChatBridgeNode()
     except (BBError, OSError, ImportError) as exc:

@@ -1,8 +1,10 @@
-"""Console-script entry points of the nodes: a SIGINT at any moment is a clean stop.
+"""Console-script entry points of the nodes: a SIGINT or SIGTERM at any moment is a clean stop.
 
-Each function imports its node module only when called, inside the guard, so a Ctrl-C
-while Python still imports rclpy, pydantic or torch exits 0 quietly instead of printing a
-KeyboardInterrupt traceback (exit -2). This module imports nothing heavy itself.
+Each function routes both signals to the stop flag (:mod:`bb_agent.nodes.stopping`) first
+and only then imports its node module, so a Ctrl-C while Python still imports rclpy,
+pydantic or torch is neither a KeyboardInterrupt traceback nor lost: the node stops as
+soon as its start-up reaches ``ros_init`` or its spin loop. This module imports nothing
+heavy itself.
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ import faulthandler
 import importlib
 import signal
 
+from bb_agent.nodes import stopping
+
 
 def _run(module: str) -> int:
     # SIGUSR1 prints every thread's stack to stderr: how a hung node is diagnosed
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    try:
-        return importlib.import_module(f'bb_agent.nodes.{module}').main()
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop has begun
-        return 0
+    stopping.install()
+    return importlib.import_module(f'bb_agent.nodes.{module}').main()
 
 
 def sim_robot() -> int:

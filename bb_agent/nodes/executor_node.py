@@ -21,11 +21,9 @@ import math
 import threading
 import time
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import Bool, Empty
 from visualization_msgs.msg import MarkerArray
 
@@ -45,12 +43,13 @@ from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.schema import load_schema
 from bb_agent.core.world import World
 from bb_agent.nodes.latest import LiveWorld
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.markers import plan_markers
 from bb_agent.nodes.motion_adapters import PARAMS as ADAPTER_PARAMS
 from bb_agent.nodes.motion_adapters import make_router
 from bb_agent.nodes.params import Param, declare
+from bb_agent.nodes.qos import LATCHED
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import ExecutionSummary, NodeStatus, SafetyStatus, WorldState
 
@@ -73,7 +72,6 @@ PARAMS = (
     Param('autostart', True, 'configure and activate on start'),
     *ADAPTER_PARAMS,
 )
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 R = ExecutePlan.Result
 
 
@@ -375,7 +373,7 @@ def _summary(plan_id, outcome, duration, statuses) -> ExecutionSummary:
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``executor_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     node = ExecutorNode()
     autostart(node)
     return run_node(node)

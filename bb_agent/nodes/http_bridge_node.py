@@ -43,7 +43,7 @@ from bb_agent.core.gateway import (
 )
 from bb_agent.core.outcomes import BBError, ErrorCode, Outcome
 from bb_agent.nodes.goal_client import send_goal
-from bb_agent.nodes.lifecycle import clean_exit, run_node
+from bb_agent.nodes.lifecycle import clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.action import HandleRequest
@@ -166,7 +166,7 @@ class HttpBridgeNode(Node):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``http_bridge_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     try:
         node = HttpBridgeNode()
     except (OSError, BBError) as exc:  # the port is taken, the host not ours, bad tokens

@@ -22,7 +22,10 @@ from typing import Any
 import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
+
+from bb_agent.nodes import stopping
 
 
 def autostart(node) -> None:
@@ -73,6 +76,20 @@ class Offload:
 
 
 SHUTDOWN_RACE_S = 0.5  # how long a failed take may wait to turn out a SIGINT's shutdown
+STOP_POLL_S = 0.1  # s: how often the spin loop looks at the stop flag when idle
+
+
+def ros_init(args=None) -> None:
+    """Start rclpy for a node's ``main``; a stop asked for before now ends the start-up here.
+
+    A node process started by its entry point (:mod:`bb_agent.nodes.entry`) stops by the
+    :mod:`~bb_agent.nodes.stopping` flag, so rclpy installs no signal handlers of its own;
+    anywhere else rclpy's defaults apply.
+    """
+    options = SignalHandlerOptions.NO if stopping.installed() else SignalHandlerOptions.ALL
+    rclpy.init(args=args, signal_handler_options=options)
+    if stopping.requested():
+        raise stopping.StopRequested
 
 
 def _quiet_interrupts() -> None:
@@ -95,7 +112,7 @@ def clean_exit(main: Callable[..., int]) -> Callable[..., int]:
     def wrapper(args=None) -> int:
         try:
             return main(args)
-        except (KeyboardInterrupt, ExternalShutdownException):
+        except (KeyboardInterrupt, ExternalShutdownException, stopping.StopRequested):
             _quiet_interrupts()
             rclpy.try_shutdown()
             return 0
@@ -113,9 +130,13 @@ def run_node(node) -> int:
     """Spin ``node`` on a single-threaded executor until SIGINT/shutdown; print READY once."""
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    print(f'{node.get_name()} READY', flush=True)
+    if not stopping.requested():  # a stop asked for during construction: never READY
+        print(f'{node.get_name()} READY', flush=True)
     try:
-        executor.spin()
+        # spin_once with a timeout, not spin(): a Python signal handler runs only between
+        # bytecodes, so the loop must come back from the wait to see the stop flag
+        while rclpy.ok(context=node.context) and not stopping.requested():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-import rclpy
 from rclpy.node import Node
 
 from bb_agent.core.check.approval_key import key_path, load_or_create_key
@@ -19,7 +18,7 @@ from bb_agent.core.check.check_service import CheckService, rejection_code
 from bb_agent.core.outcomes import BBError
 from bb_agent.nodes.convert import msg_to_world, plan_to_msg, verdict_to_msg
 from bb_agent.nodes.latest import Latest
-from bb_agent.nodes.lifecycle import Offload, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
 from bb_agent.nodes.params import Param, declare
 from bb_msgs.msg import WorldState
@@ -106,5 +105,5 @@ class PlanCheckerNode(Node):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``plan_checker_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     return run_node(PlanCheckerNode())

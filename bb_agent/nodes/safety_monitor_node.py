@@ -16,10 +16,8 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-import rclpy
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from rclpy.time import Time
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
@@ -27,9 +25,10 @@ from visualization_msgs.msg import MarkerArray
 
 from bb_agent.core.safety_model.vs import HUMAN, OBSTACLE
 from bb_agent.core.schema import load_schema
-from bb_agent.nodes.lifecycle import autostart, clean_exit, run_node
+from bb_agent.nodes.lifecycle import autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.markers import vs_marker
 from bb_agent.nodes.params import Param, declare
+from bb_agent.nodes.qos import LATCHED
 from bb_agent.safety.monitor import Level, LiveState, MonitorConfig, SafetyMonitor
 from bb_msgs.msg import NodeStatus, SafetyStatus, WorldState
 
@@ -45,7 +44,6 @@ PARAMS = (
           '(s)', 0.0, 60.0, live=True),
     Param('autostart', True, 'configure and activate on start'),
 )
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class SafetyMonitorNode(LifecycleNode):
@@ -193,7 +191,7 @@ def _header(stamp):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``safety_monitor_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     node = SafetyMonitorNode()
     autostart(node)
     return run_node(node)

@@ -22,11 +22,9 @@ import threading
 import time
 
 from geometry_msgs.msg import Point, PoseStamped, Twist
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Empty
 from trajectory_msgs.msg import JointTrajectory
@@ -39,9 +37,10 @@ from bb_agent.domains.robot.motion import BASE_Z, JOINT_NAMES, L1
 from bb_agent.domains.robot.sim_base import SimBase
 from bb_agent.domains.robot.sim_world import Faults, SimWorld
 from bb_agent.nodes.convert import world_to_msg
-from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, run_node
+from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.markers import world_markers
 from bb_agent.nodes.params import Param, declare
+from bb_agent.nodes.qos import LATCHED
 from bb_msgs.action import Skill
 from bb_msgs.msg import WorldState
 
@@ -62,7 +61,6 @@ PARAMS = (
     Param('base_pose_topic', 'base/pose', 'where the base pose is published (PoseStamped)'),
     Param('autostart', True, 'configure and activate on start'),
 )
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class SimRobotNode(LifecycleNode):
@@ -251,7 +249,7 @@ def _header(stamp):
 @clean_exit
 def main(args=None) -> int:
     """Entry point of ``sim_robot_node``."""
-    rclpy.init(args=args)
+    ros_init(args)
     node = SimRobotNode()
     autostart(node)
     return run_node(node)

@@ -6,13 +6,11 @@ import sys
 import time
 
 from rclpy.action import ActionClient
-from rclpy.qos import DurabilityPolicy, QoSProfile
 
 from bb_agent.nodes.spun import SpunNode, wait_future
 from tests.ros.harness import Proc
 
 BIN = Path(sys.executable).parent
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 # The monitor's stale_s for stacks whose tests are not about staleness. On a 2-core machine

@@ -9,7 +9,6 @@ with a short timeout.
 import json
 import os
 from pathlib import Path
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,20 +23,14 @@ from bb_agent.core.api_access import hash_token
 from bb_msgs.action import HandleRequest
 from bb_msgs.msg import NodeStatus
 from bb_msgs.srv import OperatorDecision, ProposePlan
-from bench.peers import Orders
+from bench.peers import Orders, free_port
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
 APPROVAL_TIMEOUT_S = 2.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-HTTP_PORT = _free_port()
+HTTP_PORT = free_port()
 # API tokens, stored hashed: a dry-run-only one and one that may execute.
 TOKENS_FILE = Path(tempfile.mkdtemp(prefix='bb_agent_tokens.')) / 'tokens.yaml'
 TOKENS_FILE.write_text('tokens:\n'

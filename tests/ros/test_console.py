@@ -8,11 +8,11 @@ each step are written to the test's folder.
 
 import importlib.util
 import shutil
-import socket
 
 import pytest
 
 from bb_agent.core.api_access import hash_token
+from bench.peers import free_port
 from tests.ros.stack import RosClient
 
 pytestmark = pytest.mark.ros
@@ -23,12 +23,6 @@ if not (CHROMIUM and DRIVER and importlib.util.find_spec('selenium')):
 WAIT_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def url(approval_key, supervised, tmp_path_factory):
     tokens = tmp_path_factory.mktemp('tokens') / 'tokens.yaml'
@@ -37,7 +31,7 @@ def url(approval_key, supervised, tmp_path_factory):
                       'scopes: [plan, execute, operator]}\n'
                       f'  - {{name: viewer, sha256: {hash_token("plan-secret")}, '
                       'scopes: [plan]}\n')
-    port = _free_port()
+    port = free_port()
     supervised({'http_bridge': {'port': port, 'tokens_file': str(tokens)},
                 'agent': {'approval_skills': 'scan', 'approval_timeout_s': 60.0},
                 'executor': {'approval_skills': 'scan'},

@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from bench.peers import free_port
+
 pytestmark = pytest.mark.ros
 ROS2 = Path(sys.executable).with_name('ros2')
 if not ROS2.exists():
@@ -48,7 +50,7 @@ def until(check, timeout: float, what: str):
 @pytest.fixture(scope='module')
 def launch(tmp_path_factory):
     folder = tmp_path_factory.mktemp('cli')
-    port = _free_port()
+    port = free_port()
     extra = folder / 'params.yaml'
     extra.write_text(f'http_bridge:\n  ros__parameters:\n    port: {port}\n')
     log = open(folder / 'launch.log', 'w+')  # noqa: SIM115 - read back at the end
@@ -69,13 +71,6 @@ def launch(tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGKILL)
         ros2('daemon', 'stop')
         log.close()
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize('node', LIFECYCLE)
@@ -133,7 +128,7 @@ def test_when_the_launch_gets_sigint_expect_exit_0_no_error_and_no_orphan(launch
 
 def test_when_a_required_node_dies_under_ros2_launch_expect_exit_1_naming_it(tmp_path):
     extra = tmp_path / 'params.yaml'
-    extra.write_text(f'http_bridge:\n  ros__parameters:\n    port: {_free_port()}\n')
+    extra.write_text(f'http_bridge:\n  ros__parameters:\n    port: {free_port()}\n')
     with open(tmp_path / 'launch.log', 'w+') as log:
         proc = subprocess.Popen([str(ROS2), 'launch', 'bb_agent', 'agent.launch.py',
                                  'use_sim:=false', f'params_file:={extra}'], stdout=log,

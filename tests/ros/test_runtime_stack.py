@@ -16,10 +16,11 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from bb_agent.core.schema import load_schema
+from bb_agent.nodes.qos import LATCHED
 from bb_msgs.action import ExecutePlan
 from bb_msgs.msg import PlanGraph, SafetyStatus, WorldState
 from bb_msgs.srv import CheckPlan
-from tests.ros.stack import LATCHED, RosClient, Stack
+from tests.ros.stack import RosClient, Stack
 
 pytestmark = pytest.mark.ros
 STOP_PREEMPT_S = 0.5  # human appears -> goal ends STOPPED (monitor 100 Hz + executor poll)

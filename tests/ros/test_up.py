@@ -71,18 +71,19 @@ def test_when_required_node_dies_expect_nonzero_exit_naming_it(up):
     assert 'required node plan_checker exited' in up.output(), up.output()
 
 
-@pytest.mark.parametrize('executable,after_s', [
-    ('builder_node', 1.0),  # while it still imports torch / configures
-    ('safety_monitor_node', 0.3),
+@pytest.mark.parametrize('executable,after_s,sig', [
+    ('builder_node', 1.0, signal.SIGINT),  # while it still imports torch / configures
+    ('safety_monitor_node', 0.3, signal.SIGINT),  # while Python still starts
+    ('plan_checker_node', 0.8, signal.SIGTERM),  # launch's escalation, same clean stop
 ])
-def test_when_sigint_arrives_during_start_up_expect_a_clean_exit(tmp_path, executable,
-                                                                 after_s):
+def test_when_a_stop_signal_arrives_during_start_up_expect_a_clean_exit(
+        tmp_path, executable, after_s, sig):
     env = {**os.environ, 'BB_AGENT_APPROVAL_KEY_FILE': str(tmp_path / 'approval.key')}
     proc = subprocess.Popen([str(BIN / executable)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     time.sleep(after_s)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, sig)
     try:
         out, _ = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:  # a hang: every thread's stack (entry.py), then kill
@@ -90,6 +91,6 @@ def test_when_sigint_arrives_during_start_up_expect_a_clean_exit(tmp_path, execu
         time.sleep(1.0)
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        raise AssertionError(f'no exit 30 s after SIGINT; stacks:\n{out[-6000:]}') from None
+        raise AssertionError(f'no exit 30 s after {sig.name}; stacks:\n{out[-6000:]}') from None
     assert proc.returncode == 0, out[-2000:]
     assert 'Traceback' not in out and 'KeyboardInterrupt' not in out, out[-2000:]
