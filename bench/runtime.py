@@ -46,10 +46,11 @@ def run(repeats: int = 30) -> dict:
     from std_srvs.srv import Trigger
 
     from bb_agent.clients.supervisor import Supervisor
+    from bb_agent.nodes.qos import LATCHED
     from bb_msgs.action import ExecutePlan, HandleRequest
     from bb_msgs.msg import PlanGraph, WorldState
     from bb_msgs.srv import CheckPlan
-    from tests.ros.stack import LATCHED, RosClient
+    from tests.ros.stack import RosClient
     n = max(5, min(repeats, 40))
     os.environ.setdefault('BB_AGENT_APPROVAL_KEY_FILE',
                           os.path.join(tempfile.mkdtemp(), 'approval.key'))

@@ -33,8 +33,9 @@ def run(*, repeats: int = 300) -> dict:
     from std_srvs.srv import Trigger
 
     from bb_agent.clients.supervisor import Supervisor
+    from bb_agent.nodes.qos import LATCHED
     from bb_msgs.msg import SafetyStatus
-    from tests.ros.stack import LATCHED, RosClient
+    from tests.ros.stack import RosClient
     duration = DURATION_S if repeats > 1 else 20.0
     freezes = FREEZES if repeats > 1 else 2
     folder = tempfile.mkdtemp()

@@ -53,8 +53,8 @@ def _tokens_per_s(planners: dict, rounds: int) -> dict:
 
 
 def _chain(rows, schema, decode, cal, escalate=None, escalate_cal=None) -> dict:
-    from bb_agent.train.door import Door
-    from bb_agent.train.intent_eval import correct
+    from bb_agent.safety.door import Door
+    from bb_agent.safety.shadow import correct
     door = Door(decode, schema, calibration=cal, escalate=escalate,
                 escalate_calibration=escalate_cal)
     right, faithful, plans, latency, escalated = 0, 0, 0, [], 0
@@ -90,7 +90,7 @@ def run(repeats: int = 300) -> dict:
     from bb_agent.model.decoding import DecodeConfig
     from bb_agent.model.onnx_export import export_onnx
     from bb_agent.model.planner import Planner
-    from bb_agent.train.intent_eval import rows_from_natural
+    from bb_agent.safety.shadow import rows_from_natural
     torch.set_num_threads(int(os.environ.get('BB_BENCH_THREADS', '1')))
     out: dict = {'machine': machine(), 'torch_threads': torch.get_num_threads()}
     fast_ck, big_ck = load_checkpoint(None), load_checkpoint(tier_dir())

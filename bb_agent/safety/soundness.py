@@ -123,12 +123,21 @@ def random_program(rng: random.Random, world: World) -> str:
     return '\n'.join(lines)
 
 
-def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> tuple[bool, list[str],
-                                                                            str]:
-    """Run a checked plan in the sim with the monitor stepping; return (latched, why, outcome)."""
+@dataclass
+class SimRun:
+    """One plan run in the sim: did the monitor latch, why, the outcome and the V_s peak."""
+
+    latched: bool
+    reasons: list[str]
+    outcome: str
+    vs_peak: float = 0.0  # the highest V_s the monitor saw on any simulation step
+
+
+def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> SimRun:
+    """Run a checked plan in the sim with the monitor stepping every simulation step."""
     sim = SimWorld(world, time_scale=1e9)
     monitor = SafetyMonitor(schema, MonitorConfig(reset_hold_s=0.0))
-    lock, clock, step = threading.Lock(), [0.0], ['']
+    lock, clock, step, peak = threading.Lock(), [0.0], [''], [0.0]
     stop = threading.Event()
 
     def observe():
@@ -140,7 +149,9 @@ def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> tuple[bo
                               tuple(h.position for h in snap.humans()),
                               tuple(o.position for o in snap.objects if o.kind == 'obstacle'),
                               step[0])
-            if monitor.tick(state, clock[0]).latched:
+            status = monitor.tick(state, clock[0])
+            peak[0] = max(peak[0], status.v_s)
+            if status.latched:
                 sim.estop.set()
                 stop.set()
 
@@ -154,7 +165,8 @@ def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> tuple[bo
     if monitor.latched:  # latched before anything ran: an operator resets (or recovers)
         ok, why = monitor.reset()
         if not ok:
-            return True, [f'not run: STOP latched before the plan and {why}'], 'NOT_RUN'
+            return SimRun(True, [f'not run: STOP latched before the plan and {why}'],
+                          'NOT_RUN', peak[0])
         sim.estop.clear()
         stop.clear()
     engine = Engine(graph, schema, effective,
@@ -164,7 +176,7 @@ def run_in_sim(graph, effective, world: World, schema: DomainSchema) -> tuple[bo
                     policy=RetryPolicy(backoff_s=(0.0,), max_parallel=2),
                     on_status=on_status, stop=stop)
     result = engine.run()
-    return monitor.latched, list(monitor.latch_reasons), result.outcome.name
+    return SimRun(monitor.latched, list(monitor.latch_reasons), result.outcome.name, peak[0])
 
 
 def trial(seed: int, schema: DomainSchema, *, run_rejected: bool = True) -> Trial:
@@ -179,6 +191,6 @@ def trial(seed: int, schema: DomainSchema, *, run_rejected: bool = True) -> Tria
         from bb_agent.core.check.check_args import check_arguments
         _, effective = check_arguments(verdict.graph, schema, world)
         out.ran = True
-        out.latched, out.reasons, out.outcome = run_in_sim(verdict.graph, effective, world,
-                                                           schema)
+        run = run_in_sim(verdict.graph, effective, world, schema)
+        out.latched, out.reasons, out.outcome = run.latched, run.reasons, run.outcome
     return out

@@ -278,20 +278,21 @@ class Battery:
         from bb_agent.core.intent.calibration import Calibration
         from bb_agent.core.intent.natural import load_natural
         from bb_agent.core.schema import load_schema
+        from bb_agent.safety import shadow
+        from bb_agent.safety.door import Door
         from bb_agent.train import intent_eval as ie
-        from bb_agent.train.door import Door
         schema = load_schema('robot')  # the lexicon and limits in force now
         decode = ie.CachedDecode(self.planner, self.strict)
-        val = ie.rows_from_traces(self.rows('val', self.cfg.limit)
+        val = shadow.rows_from_traces(self.rows('val', self.cfg.limit)
                                   if 'val' in self.traces.splits else [])
         cal = ie.fit_calibration(Door(decode, schema), val, schema,
                                  note=f'val: {len(val)} requests') if val else None
         if cal is not None and self.cfg.write_calibration:
             cal.save(self.ckpt.folder)
         cal = cal or Calibration()
-        splits = {name: ie.rows_from_traces(self.rows(name, self.cfg.limit))
+        splits = {name: shadow.rows_from_traces(self.rows(name, self.cfg.limit))
                   for name in self.traces.tests()}
-        splits['test_natural'] = ie.rows_from_natural(load_natural(self.cfg.natural))
+        splits['test_natural'] = shadow.rows_from_natural(load_natural(self.cfg.natural))
         return {'calibration': cal.__dict__,
                 'splits': {name: ie.evaluate_split(decode, rows, schema, cal)
                            for name, rows in splits.items()}}

@@ -47,7 +47,8 @@ def test_when_a_rejected_plan_runs_anyway_expect_the_monitor_to_stop_it(schema, 
     verdict = check_plan(program, schema, world)
     assert not verdict.approved
     _, effective = check_arguments(verdict.graph, schema, world)
-    latched, reasons, _ = run_in_sim(verdict.graph, effective, world, schema)
+    run = run_in_sim(verdict.graph, effective, world, schema)
+    latched, reasons = run.latched, run.reasons
     assert latched is latches, reasons
 
 
@@ -72,5 +73,6 @@ def test_when_stop_latched_at_a_dead_end_pose_expect_a_recovery_that_only_lowers
     assert verdict.approved is approved, verdict.violations
     if approved:
         _, effective = check_arguments(verdict.graph, schema, world)
-        latched, reasons, outcome = run_in_sim(verdict.graph, effective, world, schema)
-        assert latched is latches and outcome == 'SUCCEEDED', (reasons, outcome)
+        run = run_in_sim(verdict.graph, effective, world, schema)
+        assert run.latched is latches and run.outcome == 'SUCCEEDED', (run.reasons,
+                                                                        run.outcome)

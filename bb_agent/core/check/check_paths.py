@@ -98,8 +98,12 @@ def _certain(dep: PlanNode, node: PlanNode) -> bool:
 
 def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
                effective: dict[str, dict], order: list[str]
-               ) -> tuple[list[Violation], dict[str, float]]:
-    """Return the swept-path violations and each node's predicted duration (s)."""
+               ) -> tuple[list[Violation], dict[str, float], float]:
+    """Return the swept-path violations, each node's predicted duration (s), and the peak.
+
+    The peak is the highest V_s bound of any step from any start state (0 for a plan that
+    does not move); an unpredictable step counts as infinite (fail closed).
+    """
     index = graph.index
     initial = ArmState.of(world)
     base = vs.hazards_of(world)
@@ -107,6 +111,7 @@ def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
     starts: dict[str, frozenset] = {}
     ends: dict[str, frozenset] = {}
     durations: dict[str, float] = {}
+    peak = 0.0
     seen: set[tuple[str, Code]] = set()
     for nid in order:
         node = index[nid]
@@ -117,7 +122,7 @@ def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
         if len(states) > MAX_STATES:
             out.append(Violation.of(Code.E_PLAN_TOO_LARGE, nid, f'more than {MAX_STATES} '
                                     'arm states to verify; simplify the conditionals'))
-            return out, durations
+            return out, durations, float('inf')
         starts[nid] = frozenset(states)
         spec = None if node.is_branch else schema.skills.get(node.skill)
         if spec is None:
@@ -135,6 +140,7 @@ def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
             duration = max(duration, commanded(spec, args, spec.duration_arg))
         for state in states:
             found, pred = judge_step(nid, spec, args, state, world, hazards, schema)
+            peak = max(peak, float('inf') if pred.unknown else pred.vs)
             for v in found:
                 if (nid, v.code) not in seen:
                     seen.add((nid, v.code))
@@ -145,4 +151,4 @@ def sweep_plan(graph: PlanGraph, schema: DomainSchema, world: World,
                                                              1e-3))
         ends[nid] = frozenset(after)
         durations[nid] = duration
-    return out, durations
+    return out, durations, peak

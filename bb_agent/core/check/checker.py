@@ -53,6 +53,8 @@ class Verdict:
         schema_hash, world_hash: what the token binds the plan to.
         duration_s: estimated critical-path duration in seconds.
         graph: the flattened plan, or None when the program did not parse.
+        vs_peak: the highest V_s the plan's swept paths may reach (predicted; 0 when the
+            plan does not move or its domain has no safety model; inf when unpredictable).
     """
 
     approved: bool
@@ -63,6 +65,7 @@ class Verdict:
     world_hash: str
     duration_s: float = 0.0
     graph: PlanGraph | None = None
+    vs_peak: float = 0.0
 
     def to_dict(self) -> dict:
         """Return the JSON form (CLI ``--json`` and golden files)."""
@@ -128,7 +131,7 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
     structural = (Code.E_PLAN_TOO_LARGE, Code.E_DUPLICATE_ID)
     violations = [v for v in graph.issues if v.code in structural]
     effective: dict[str, dict] = {}
-    duration = 0.0
+    duration, peak = 0.0, 0.0
     if not graph.nodes and not graph.issues:
         violations += check_repeats(prog.body, schema)  # e.g. a lone `repeat 0 { ... }`
     if graph.nodes:
@@ -141,8 +144,8 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
                                            'dependency cycle through ' + ', '.join(cyclic)))
         violations += simulate(graph, schema, world, effective)
         violations += check_resources(graph, schema, order, ancestors(graph, order))
-        swept, durations = ([], {}) if schema.safety is None or cyclic else sweep_plan(
-            graph, schema, world, effective, order)
+        swept, durations, peak = ([], {}, 0.0) if schema.safety is None or cyclic else \
+            sweep_plan(graph, schema, world, effective, order)
         duration = estimate_duration(graph, schema, order, durations)
         violations += check_budget(duration, budget_s if budget_s else schema.budget_s)
         if schema.safety is not None:
@@ -152,4 +155,4 @@ def check_plan(source: str | p.Program, schema: DomainSchema, world: World, *,
     approved = not any(v.blocking for v in violations)
     token = approval_token(canonical, schema.sha256, world.sha256, token_key) if approved else ''
     return Verdict(approved, tuple(violations), token, canonical, duration_s=duration,
-                   graph=graph, **base)
+                   graph=graph, vs_peak=peak, **base)
