@@ -74,6 +74,8 @@ setup(
             'up = bb_agent.cli.stack:register_up',
             'ask = bb_agent.cli.stack:register_ask',
             'demo = bb_agent.cli.stack:register_demo',
+            'promote = bb_agent.cli.models:register_promote',
+            'rollback = bb_agent.cli.models:register_rollback',
         ],
     },
 )

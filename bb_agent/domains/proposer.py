@@ -63,6 +63,9 @@ class Proposal:
     raw_confidence: float = 0.0  # the model's own, before calibration
     candidate: str = ''  # the model's well-formed program, used or not (evaluation)
     tier: str = ''  # 'escalated' when the second (larger) model tier wrote the plan
+    # How the first model tier's own plan fared: accepted, deferred (low confidence), gated
+    # (the intent gate), unusable (no plan, or it failed the pre-check); '' = no model ran.
+    model_kind: str = ''
 
 
 @dataclass
@@ -137,7 +140,7 @@ class Proposer:
                             error_code=ErrorCode.LOW_CONFIDENCE,
                             message='the request does not say which objects it means')
         now, breaker = self.clock(), self.breakers[domain]
-        model_note = 'no model serves this domain'
+        model_note, kind = 'no model serves this domain', ''
         if self.generate is not None and domain in self.model_domains:
             if breaker.is_open(now):
                 model_note = 'model breaker open: template mode'
@@ -154,17 +157,19 @@ class Proposer:
                                                   domain, request, context)
                     if kind2 == 'accepted':
                         why = value if isinstance(value, str) else value.message
-                        return replace(value2, message=f'escalated ({why})', tier='escalated')
+                        return replace(value2, message=f'escalated ({why})', tier='escalated',
+                                       model_kind=kind)
                 if kind in ('accepted', 'deferred'):
-                    return value
+                    return replace(value, model_kind=kind)
                 if kind == 'gated':
                     template = self._template(domain, request, context, value.message)
-                    return replace(template, raw_confidence=value.raw_confidence,
-                                   candidate=value.candidate) if template else value
+                    return replace(template or value, raw_confidence=value.raw_confidence,
+                                   candidate=value.candidate, model_kind=kind)
                 model_note = value
-        return self._template(domain, request, context, model_note) or Proposal(
+        fallback = self._template(domain, request, context, model_note) or Proposal(
             True, deferred=True, question=clarification(domain, request),
             error_code=ErrorCode.LOW_CONFIDENCE, message=f'{model_note}; no template matches')
+        return replace(fallback, model_kind=kind)
 
     def _attempt(self, generate: Callable, calibrate: Callable, domain: str, request: str,
                  context: str) -> tuple[str, Proposal | str]:

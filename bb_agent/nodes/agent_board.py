@@ -29,11 +29,37 @@ class OperatorBoard:
     """Pending approvals (thread-safe) and their topics, on ``node``."""
 
     def __init__(self, node) -> None:
+        self.node = node
         self.pending_pub = node.create_publisher(String, 'approvals/pending', LATCHED)
         self.events_pub = node.create_publisher(String, 'ledger/events', RECENT)
         self._waiting: dict[str, tuple[threading.Event, list, dict]] = {}
         self._lock = threading.Lock()
         self._publish()
+
+    def follow_models(self, ledger) -> None:
+        """Write the builder's model events (promote, reject, rollback...) to ``ledger``.
+
+        Every later record's stamp carries the id (sha256) of the model in force
+        (``model/active``, latched).
+        """
+        def active(msg) -> None:
+            try:
+                ledger.stamp = {**ledger.stamp, 'model_id': json.loads(msg.data)['id']}
+            except (ValueError, KeyError, TypeError):
+                self.node.get_logger().warning('model/active: not a model record')
+
+        def event(msg) -> None:
+            try:
+                fields = json.loads(msg.data)
+                name = str(fields.pop('event'))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self.node.get_logger().warning('model/events: not an event record')
+                return
+            fields.pop('t', None)
+            ledger.record(f'model_{name}', **{k: v for k, v in fields.items()
+                                              if k not in ('stamp', 'seq', 'prev', 'hash')})
+        self.node.create_subscription(String, 'model/active', active, LATCHED)
+        self.node.create_subscription(String, 'model/events', event, 10)
 
     def record(self, entry: dict) -> None:
         """Publish one ledger record (the Ledger's ``on_record``)."""

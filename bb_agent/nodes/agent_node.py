@@ -101,6 +101,7 @@ class AgentNode(Node):
         self.ledger = Ledger(path, on_record=self.board.record, stamp=ledger_stamp(self.p),
                              max_bytes=self.p['ledger_max_bytes'])
         self.key = load_or_create_key(key_path(self.p['approval_key_file']))
+        self.board.follow_models(self.ledger)
 
     # --- helpers -----------------------------------------------------------------------
     def _await(self, future, timeout: float, alive=None):

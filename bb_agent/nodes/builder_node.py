@@ -30,7 +30,9 @@ from bb_agent.domains.robot.grounding import grounding_question
 from bb_agent.nodes.latest import LiveWorld
 from bb_agent.nodes.lifecycle import Offload, autostart, clean_exit, ros_init, run_node
 from bb_agent.nodes.logs import log_json
+from bb_agent.nodes.model_slot import ModelSlot
 from bb_agent.nodes.params import Param, declare
+from bb_agent.safety.watch import SIGNALS, LiveWatch
 from bb_msgs.msg import PlanGraph, WorldState
 from bb_msgs.srv import ProposePlan
 
@@ -53,6 +55,16 @@ PARAMS = (
           0.05, 60.0),
     Param('fault_stall_s', 0.0, 'fault injection: the model host stalls this long before '
           'each decode step (s); the stall counts against timeout_s', 0.0, 60.0),
+    Param('registry_dir', '', 'model registry: every model ever active, for rollback '
+          '("" = $XDG_DATA_HOME/bb_agent/models)'),
+    Param('gate_config', '', 'the promotion gate\'s config ("" = the shipped config/gate.yaml)'),
+    Param('watch_window', 20, 'proposals watched after a promotion for a live regression',
+          2, 10000),
+    Param('watch_min', 8, 'proposals before a live regression may roll back', 1, 10000),
+    Param('watch_rise', 0.25, 'rise of a live signal rate (checker rejection, gate mismatch, '
+          'deferral) over the previous model that rolls back', 0.0, 1.0),
+    Param('fault_promoted_defer', False, 'fault injection: a promoted model defers every '
+          'request live (it passed the gate offline); tests auto-rollback', live=True),
     Param('autostart', True, 'configure and activate on start'),
 )
 Resp = ProposePlan.Response
@@ -65,7 +77,7 @@ class BuilderNode(LifecycleNode):
 
     def __init__(self) -> None:
         super().__init__('builder')
-        self.p = declare(self, PARAMS)
+        self.p = declare(self, PARAMS, on_change=self._live)
         self.live = LiveWorld()
         self.planner = None
         self.escalation = None  # the second tier's planner (escalate_model_path)
@@ -79,6 +91,12 @@ class BuilderNode(LifecycleNode):
         self.decoding = threading.Lock()  # one decode at a time: the model is not reentrant
         self.create_service(ProposePlan, 'propose', self._propose,
                             callback_group=self.offload.group)
+        watch = LiveWatch(self.p['watch_window'], self.p['watch_min'],
+                          dict.fromkeys(SIGNALS, self.p['watch_rise']))
+        self.slot = ModelSlot(self, self._load, self._swap, self.offload,
+                              registry_dir=self.p['registry_dir'],
+                              gate_config=self.p['gate_config'], watch=watch)
+        self.promoted = False  # the model in force came through the gate (fault switch)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the checkpoint (typed failure: the node reports it and stays unconfigured)."""
@@ -88,9 +106,10 @@ class BuilderNode(LifecycleNode):
         from bb_agent.model.planner import Planner
         torch.set_num_threads(self.p['threads'])
         try:
-            ckpt = load_checkpoint(self.p['model_path'] or None)
-            self.planner = Planner(ckpt, backend=self.p['backend'], device='cpu')
-            self.calibration = load_calibration(ckpt.folder)
+            configured = load_checkpoint(self.p['model_path'] or None).folder
+            self.planner, self.calibration = self._load(self.slot.start(configured),
+                                                        warm=False)
+            self.promoted = len(self.slot.registry.stack) > 1
         except BBError as exc:
             self.get_logger().error(f'model unavailable: {exc.message}; templates only')
             self.planner = None
@@ -102,25 +121,54 @@ class BuilderNode(LifecycleNode):
                 escalation_calibration = load_calibration(tier.folder)
             except BBError as exc:
                 self.get_logger().error(f'escalation tier unavailable: {exc.message}')
-        thresholds = {d: self.p[f'defer_{d}'] for d in ('robot', 'api_json', 'phone', 'social')}
-        self.proposer = Proposer(self._generate if self.planner else None, self._precheck,
-                                 thresholds=thresholds,
-                                 breaker_violations=self.p['breaker_violations'],
-                                 breaker_cooldown_s=self.p['breaker_cooldown_s'],
-                                 ground=self._ground, conform=self._conform,
-                                 calibrate=self.calibration,
-                                 escalate=self._escalate if self.escalation else None,
-                                 escalate_calibrate=escalation_calibration)
+        self.escalation_calibration = escalation_calibration
+        self.proposer = self._proposer()
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Warm the model up (first decode pays the allocations), then serve."""
         if self.planner is not None:
-            start = time.monotonic()
-            self.planner.plan('go home', 'objects: ; bins: ; human: none')
-            self.get_logger().info(f'model warm in {time.monotonic() - start:.2f} s')
+            _warm(self.planner, self.get_logger())
+            self.slot.announce()
         self.active.set()
         return TransitionCallbackReturn.SUCCESS
+
+    def _load(self, folder, *, warm: bool = True):
+        """Return (planner, calibration) of the checkpoint in ``folder``, warmed up."""
+        from bb_agent.model.checkpoint import load_checkpoint
+        from bb_agent.model.planner import Planner
+        ckpt = load_checkpoint(folder)
+        planner = Planner(ckpt, backend=self.p['backend'], device='cpu')
+        if warm:
+            _warm(planner, self.get_logger())
+        return planner, load_calibration(ckpt.folder)
+
+    def _swap(self, served) -> None:
+        """Put a loaded model in force between two requests (under the decode lock)."""
+        with self.decoding:
+            self.planner, self.calibration = served
+            self.proposer = self._proposer()
+            self.promoted = len(self.slot.registry.stack) > 1
+
+    def _proposer(self) -> Proposer:
+        thresholds = {d: self.p[f'defer_{d}'] for d in ('robot', 'api_json', 'phone', 'social')}
+        return Proposer(self._generate if self.planner else None, self._precheck,
+                        thresholds=thresholds,
+                        breaker_violations=self.p['breaker_violations'],
+                        breaker_cooldown_s=self.p['breaker_cooldown_s'],
+                        ground=self._ground, conform=self._conform,
+                        calibrate=self._calibrated,
+                        escalate=self._escalate if self.escalation else None,
+                        escalate_calibrate=self.escalation_calibration)
+
+    def _live(self, changes: dict) -> str:
+        self.p = {**self.p, **changes}  # one assignment: a decode reads old or new, never half
+        return ''
+
+    def _calibrated(self, raw: float, fits: bool) -> float:
+        if self.promoted and self.p['fault_promoted_defer']:
+            return 0.0  # fault injection: the promoted model is never confident live
+        return self.calibration(raw, fits)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Stop serving."""
@@ -192,6 +240,7 @@ class BuilderNode(LifecycleNode):
         with self.decoding:
             self.history = _history(request.context_json)
             prop = self.proposer.propose(request.domain, request.goal, context)
+        self.slot.record(prop)  # outside the lock: an auto-rollback swaps under it
         response.confidence, response.source = float(prop.confidence), int(prop.source)
         response.deferred, response.clarification_question = prop.deferred, prop.question
         response.error_code, response.error_msg = int(prop.error_code), prop.message
@@ -215,6 +264,12 @@ class BuilderNode(LifecycleNode):
                                                                        start), 1),
                  raw_confidence=round(prop.raw_confidence, 3), note=prop.message)
         return response
+
+
+def _warm(planner, logger) -> None:
+    start = time.monotonic()
+    planner.plan('go home', 'objects: ; bins: ; human: none')
+    logger.info(f'model warm in {time.monotonic() - start:.2f} s')
 
 
 def _history(context_json: str) -> list[str]:

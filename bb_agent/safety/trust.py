@@ -10,24 +10,11 @@ and the trust region cannot be measured (the gate then fails closed).
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from bb_agent.core.outcomes import BBError, ErrorCode
 from bb_agent.core.prompting import world_context
+from bb_agent.safety.registry import files_sha256
 
 TOKENIZER_FILES = ('tokenizer.json', 'tokenizer_config.json')
-
-
-def files_sha256(folder: Path, names) -> str:
-    """Return one sha256 over the named files of ``folder`` (name, then bytes, in order)."""
-    h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b'\0')
-        with open(Path(folder) / name, 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def _sequence(planner, row) -> tuple[list[int], int]:
