@@ -17,6 +17,9 @@ if os.environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE') not in ('LOCALHOST', 'OFF'):
 os.environ.pop('ROS_STATIC_PEERS', None)
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.randint(1, 101)))
 os.environ.setdefault('ROS_LOG_DIR', tempfile.mkdtemp(prefix='bb_agent_roslog.'))
+# The builder's model registry (promotions, rollbacks) lives under the data home: a test run
+# must neither read a user's promoted model nor leave one behind.
+os.environ['XDG_DATA_HOME'] = tempfile.mkdtemp(prefix='bb_agent_data.')
 # The venv is an ament prefix (scripts/setup.sh): launch and the ros2 CLI find bb_agent in it.
 _VENV = str(Path(sys.executable).parent.parent)
 if _VENV not in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep):
