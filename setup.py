@@ -76,6 +76,7 @@ setup(
             'demo = bb_agent.cli.stack:register_demo',
             'promote = bb_agent.cli.models:register_promote',
             'rollback = bb_agent.cli.models:register_rollback',
+            'learn = bb_agent.cli.learn:register_learn',
         ],
     },
 )

@@ -30,6 +30,7 @@ from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.dsl.printer import print_program
 from bb_agent.core.execution import NodeState
 from bb_agent.core.outcomes import BBError, ErrorCode
+from bb_agent.core.prompting import world_context
 from bb_agent.core.requests import Confirmations, IdempotencyStore, Sessions
 from bb_agent.core.schema import DOMAINS, load_schema
 from bb_agent.nodes.agent_board import OperatorBoard, ledger_stamp
@@ -204,7 +205,8 @@ class AgentNode(Node):
         confirmed = self.confirmations.take(goal.actor_id, goal.session_id, goal.text)
         if confirmed is not None:  # "yes" to the gate's question: the plan it asked about
             self.sessions.add(goal.actor_id, goal.session_id, goal.text)
-            self.ledger.record('confirmed', correlation_id=cid, program=confirmed.program)
+            self.ledger.record('confirmed', correlation_id=cid, program=confirmed.program,
+                               request=history[-1] if history else '')  # what was asked
             plan, confidence = confirmed, 1.0
         else:
             self._feedback(handle, cid, F.STAGE_PROPOSING, 0.1, 'asking the builder')
@@ -240,8 +242,10 @@ class AgentNode(Node):
             return end(R.OUTCOME_UNAVAILABLE, 600, 'the plan checker did not answer; '
                                                    'nothing executes without a verdict')
         result.verdict = verdict.verdict
+        world = self.live.get() if goal.domain == 'robot' else None
         self.ledger.record('verdict', correlation_id=cid, approved=verdict.verdict.approved,
                            program=plan.program, repairs=list(verdict.repairs),
+                           context=world_context(world) if world else '',  # for learning
                            violations=[f'{v.code} {v.node_id}: {v.message}'
                                        for v in verdict.verdict.violations])
         if verdict.outcome == CheckPlan.Response.OUTCOME_UNAVAILABLE:  # e.g. no fresh world
