@@ -10,11 +10,12 @@ Examples come from the ledger (:func:`examples_from_ledger`), per correlation id
 Only the rail's skill adapters (``down``, ``up``) and routers are trained (a new skill
 also gets a prototype row); the base, the rest of the rail and the heads stay frozen,
 which :func:`learn` proves by hashing every other tensor before and after. The skill
-library grows by at most ``birth_cap`` skills per run, and only when the examples are
-new to the model (their loss before training is above ``birth_loss``). Skills whose adapters are near-identical (cosine of their low-rank
-products above ``merge_cos``) are merged: the pair's router rows and adapters are averaged
-into the first and the second is never routed to again, against adapter sprawl (001 §9).
-The result is a candidate checkpoint; only the promotion gate can make it active.
+library grows by at most ``birth_cap`` skills per run, and only when the examples are new
+to the model (their loss before training is above ``birth_loss``). Skills whose adapters
+are near-identical (cosine of their low-rank products above ``merge_cos``) are merged: the
+pair's router rows and adapters are averaged into the first and the second is never routed
+to again, against adapter sprawl (001 §9). The result is a candidate checkpoint; only the
+promotion gate can make it active.
 """
 
 from __future__ import annotations
