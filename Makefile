@@ -10,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-bridges test lint bench bench-tiers demo clean
+.PHONY: setup setup-bridges test lint bench bench-tiers bench-learn demo clean
 setup:
 	@scripts/setup.sh
 
@@ -40,6 +40,13 @@ bench: setup
 bench-tiers: setup
 	@source scripts/ros_env.sh && \
 	  $(VENV)/bin/bb-agent bench tiers --out bench/results/tiers.json >/dev/null && \
+	  $(PY) -m bench.table bench/results
+
+# One learn -> gate cycle (bench/learn.py): a new phrasing taught from a ledger, then the
+# full promotion gate against the shipped model (~10 min on the 2-core CPU).
+bench-learn: setup
+	@source scripts/ros_env.sh && \
+	  $(VENV)/bin/bb-agent bench learn --out bench/results/learn.json >/dev/null && \
 	  $(PY) -m bench.table bench/results
 
 # The main job: the whole stack (default model + sim robot), the scripted scenario, a

@@ -109,9 +109,20 @@ def tiers_rows(doc: dict) -> list[str]:
     return rows
 
 
+def learn_rows(doc: dict) -> list[str]:
+    """Return table rows for one learn -> gate cycle (single runs: no p99)."""
+    g = doc['gate']
+    return [f'| learn, {doc["examples"]} ledger examples (adapters only) | {doc["learn_s"]:.1f} s '
+            f'| | new phrasing exact {doc["phrasing_exact_before"]:.0%} -> '
+            f'{doc["phrasing_exact_after"]:.0%} on {doc["held_out"]} held out; adapter '
+            f'gradient {doc["adapter_grad_norm"]:.2g} |',
+            f'| promotion gate, candidate vs shipped model | {g["seconds"]:.0f} s | | '
+            f'{g["decision"]}; failed: {", ".join(g["failed"]) or "none"} |']
+
+
 ROWS = (('checker', checker_rows), ('soundness', soundness_rows), ('decode', decode_rows),
         ('runtime', runtime_rows), ('http', http_rows), ('stale', stale_rows),
-        ('doors', doors_rows), ('tiers', tiers_rows))
+        ('doors', doors_rows), ('tiers', tiers_rows), ('learn', learn_rows))
 
 
 def main(folder: str) -> int:

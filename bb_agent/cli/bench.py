@@ -14,7 +14,8 @@ import sys
 
 from bb_agent.core.outcomes import BBError, ErrorCode
 
-BENCHMARKS = ('checker', 'soundness', 'decode', 'runtime', 'stale', 'http', 'doors', 'tiers')
+BENCHMARKS = ('checker', 'soundness', 'decode', 'runtime', 'stale', 'http', 'doors', 'tiers',
+              'learn')
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
