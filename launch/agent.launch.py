@@ -20,7 +20,7 @@ from launch.actions import (
     DeclareLaunchArgument,
     OpaqueFunction,
     SetEnvironmentVariable,
-    TimerAction,
+    Shutdown,
 )
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
@@ -28,38 +28,33 @@ from launch_ros.actions import LifecycleNode, Node
 from bb_agent.core.bringup import load_bringup
 from launch import LaunchDescription
 
-CLEAN_EXIT_GRACE_S = 2.0  # a required node's exit 0 counts as a failure after this long
-
 
 def _truthy(text):
     return text.strip().lower() in ('1', 'true', 'yes', 'on')
 
 
-def _on_exit(name, required, exited, started):
-    """Return the on_exit handler of a node: record the exit; a required one ends the launch.
+def _on_exit(name, required, stopping):
+    """Return the on_exit handler of a node: a required one's exit ends the launch.
 
-    A required node dying on its own raises, which launch reports as an ERROR, shuts the
-    stack down and turns into exit code 1. Not during a shutdown: during a Ctrl-C every node
-    exits, and a Shutdown per exit made launch_ros raise "Cannot shutdown a ROS adapter that
-    is not running" for each lifecycle node. A clean exit (code 0) is judged after
-    ``CLEAN_EXIT_GRACE_S``: a SIGINT to the whole process group stops every node at once,
-    and a node may see it before launch does (seen in CI: "executor exited with code 0"
-    after a Ctrl-C, with no shutdown begun); if by then every node has exited, it was the
-    group's stop, not one node's death.
+    A required node that dies (a signal, a non-zero code) raises, which launch reports as an
+    ERROR, shuts the stack down and turns into exit code 1. A required node that exits 0
+    was asked to stop (it only exits 0 on SIGINT or SIGTERM): the stack stops cleanly, with
+    one Shutdown (exit 0). A Ctrl-C reaches every node of the process group at once, and a
+    node may see it before launch does (seen in CI); judging its exit 0 a death made such a
+    Ctrl-C end in exit 1. Nothing is emitted once a shutdown has begun: a Shutdown per exit
+    made launch_ros raise "Cannot shutdown a ROS adapter that is not running" for each
+    lifecycle node.
     """
     def on_exit(event, context):
-        exited.add(name)
-        if not required or context.is_shutdown:
+        if not required or context.is_shutdown or stopping:
             return None
+        if event.returncode == 0:
+            stopping.append(name)
+            return [Shutdown(reason=f'required node {name} stopped (exit 0)')]
 
-        def fail(later):
-            if later.is_shutdown or exited >= set(started):
-                return None
+        def fail(_context):
             raise RuntimeError(f'required node {name} exited with code {event.returncode}; '
                                'the stack stops')
-        if event.returncode == 0:
-            return [TimerAction(period=CLEAN_EXIT_GRACE_S,
-                                actions=[OpaqueFunction(function=fail)])]
         return [OpaqueFunction(function=fail)]
     return on_exit
 
@@ -71,7 +66,7 @@ def _nodes(context):
     namespace = LaunchConfiguration('namespace').perform(context)
     extra_params = LaunchConfiguration('params_file').perform(context)
     model_path = LaunchConfiguration('model_path').perform(context)
-    actions, started, exited = [], [], set()
+    actions, stopping = [], []  # stopping: the first required node that exited 0
     for spec in bringup.nodes:
         if spec.sim_only and not use_sim:
             continue
@@ -84,8 +79,7 @@ def _nodes(context):
             params.append({'model_path': model_path})
         node_cls = LifecycleNode if spec.lifecycle else Node
         # A required node's exit ends the launch, as `bb-agent up` does (optional ones may go).
-        on_exit = _on_exit(spec.name, spec.required, exited, started)
-        started.append(spec.name)
+        on_exit = _on_exit(spec.name, spec.required, stopping)
         actions.append(node_cls(
             package='bb_agent', executable=spec.executable, name=spec.name,
             namespace=namespace, parameters=params, output='screen', on_exit=on_exit))

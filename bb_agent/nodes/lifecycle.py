@@ -76,7 +76,8 @@ class Offload:
 
 
 SHUTDOWN_RACE_S = 0.5  # how long a failed take may wait to turn out a SIGINT's shutdown
-STOP_POLL_S = 0.1  # s: how often the spin loop looks at the stop flag when idle
+STOP_POLL_S = 1.0  # s: the spin loop's look at the stop flag when idle (a backstop: a
+# stop wakes the executor at once, stopping.on_stop)
 
 
 def ros_init(args=None) -> None:
@@ -132,9 +133,10 @@ def run_node(node) -> int:
     executor.add_node(node)
     if not stopping.requested():  # a stop asked for during construction: never READY
         print(f'{node.get_name()} READY', flush=True)
+    # A stop triggers this guard condition: its (empty) callback is work, so the executor's
+    # wait returns at once (executor.wake() alone only rebuilds the wait and waits on).
+    stopping.on_stop(node.create_guard_condition(lambda: None).trigger)
     try:
-        # spin_once with a timeout, not spin(): a Python signal handler runs only between
-        # bytecodes, so the loop must come back from the wait to see the stop flag
         while rclpy.ok(context=node.context) and not stopping.requested():
             executor.spin_once(timeout_sec=STOP_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):

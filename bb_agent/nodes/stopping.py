@@ -5,19 +5,25 @@ Both can be lost in start-up: an exception raised while Python runs a ``__del__`
 callback is printed and dropped, and a signal that lands before rclpy's handler is in place
 never shuts the context down. Seen in CI: a node sent SIGINT 0.3 s after start came up READY
 and spun on for ever. So a node process installs :func:`install` before it imports anything
-heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and the spin loop polls
-:func:`requested` (``lifecycle.run_node``). The request is a flag, so nothing can swallow it.
+heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and the spin loop
+checks :func:`requested` (``lifecycle.run_node``). The request is a flag, so nothing can
+swallow it. A Python handler only runs between bytecodes, and the main thread may sit in the
+middleware's wait: the signal's wakeup byte (``signal.set_wakeup_fd``) wakes a helper thread
+at once, which sets the flag and wakes the executor (:func:`on_stop`).
 
 This module imports nothing heavy: it runs before torch, rclpy and pydantic are imported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 
 _STOP = threading.Event()
 _installed = False
+_wakers: list = []  # called once a stop is asked for (e.g. the executor's wake)
 
 
 def _on_signal(signum: int, frame) -> None:
@@ -31,7 +37,31 @@ def install() -> None:
     global _installed
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    threading.Thread(target=_watch, args=(read,), name='stop-watch', daemon=True).start()
     _installed = True
+
+
+def _watch(read: int) -> None:
+    # The C-level handler writes each signal's number here, whatever the main thread does.
+    while True:
+        data = os.read(read, 64)
+        if not data:
+            return
+        if {signal.SIGINT, signal.SIGTERM} & set(data):
+            _STOP.set()
+            for wake in list(_wakers):
+                with contextlib.suppress(Exception):  # a waker of a node already gone
+                    wake()
+
+
+def on_stop(wake) -> None:
+    """Call ``wake()`` (from a helper thread) as soon as a stop is asked for."""
+    _wakers.append(wake)
+    if _STOP.is_set():
+        wake()
 
 
 def installed() -> bool:

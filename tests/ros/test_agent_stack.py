@@ -284,4 +284,8 @@ def test_when_requests_were_handled_expect_an_intact_hash_chained_ledger(ros):
     report = verify(path)
     assert report.ok and report.records > 10, report
     last = json.loads(path.read_text().splitlines()[-1])
-    assert set(last['stamp']) == {'schema_sha256', 'grammar_sha256', 'config_sha256'}
+    assert set(last['stamp']) == {'schema_sha256', 'grammar_sha256', 'config_sha256',
+                                  'model_id'}
+    from bb_agent.model.checkpoint import default_model_dir
+    from bb_agent.safety.registry import model_id
+    assert last['stamp']['model_id'] == model_id(default_model_dir())  # the model in force
