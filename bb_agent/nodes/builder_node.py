@@ -63,8 +63,9 @@ PARAMS = (
     Param('watch_min', 8, 'proposals before a live regression may roll back', 1, 10000),
     Param('watch_rise', 0.25, 'rise of a live signal rate (checker rejection, gate mismatch, '
           'deferral) over the previous model that rolls back', 0.0, 1.0),
-    Param('fault_promoted_defer', False, 'fault injection: a promoted model defers every '
-          'request live (it passed the gate offline); tests auto-rollback', live=True),
+    Param('fault_promoted_mismatch', False, 'fault injection: every plan of a promoted model '
+          'fails the intent gate live (it passed the gate offline); tests auto-rollback',
+          live=True),
     Param('autostart', True, 'configure and activate on start'),
 )
 Resp = ProposePlan.Response
@@ -157,18 +158,13 @@ class BuilderNode(LifecycleNode):
                         breaker_violations=self.p['breaker_violations'],
                         breaker_cooldown_s=self.p['breaker_cooldown_s'],
                         ground=self._ground, conform=self._conform,
-                        calibrate=self._calibrated,
+                        calibrate=self.calibration,
                         escalate=self._escalate if self.escalation else None,
                         escalate_calibrate=self.escalation_calibration)
 
     def _live(self, changes: dict) -> str:
         self.p = {**self.p, **changes}  # one assignment: a decode reads old or new, never half
         return ''
-
-    def _calibrated(self, raw: float, fits: bool) -> float:
-        if self.promoted and self.p['fault_promoted_defer']:
-            return 0.0  # fault injection: the promoted model is never confident live
-        return self.calibration(raw, fits)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Stop serving."""
@@ -202,6 +198,8 @@ class BuilderNode(LifecycleNode):
         return grounding_question(request, world) if domain == 'robot' and world else None
 
     def _conform(self, domain: str, request: str, program: str, context: str):
+        if self.promoted and self.p['fault_promoted_mismatch']:
+            return False, 'Did you mean this plan?', 'fault injection: a live-bad model'
         if domain != 'robot':
             return True, '', ''
         verdict = conform_program(request, program, self.live.get(),

@@ -3,9 +3,10 @@
 Serves, on the builder node:
 
 - ``promote`` (bb_msgs/PromoteCheckpoint): runs the gate (:mod:`bb_agent.safety.promote`)
-  on the candidate against the active model (or ``baseline_path``); on PROMOTE (and not
-  ``dry_run``) the candidate is copied into the registry, loaded and warmed up, and only
-  then swapped in, between two requests: a request in flight finishes on the old model.
+  on the candidate against the active model (``baseline_path`` only in a dry run); on
+  PROMOTE (and not ``dry_run``) the candidate is copied into the registry, loaded and
+  warmed up, and only then swapped in, between two requests: a request in flight finishes
+  on the old model.
 - ``rollback`` (std_srvs/Trigger): back to the model that was active before.
 
 Publishes ``model/active`` (latched, JSON: id, folder, since) and ``model/events`` (JSON:
@@ -101,6 +102,19 @@ class ModelSlot:
             response.error_msg = f'candidate {request.candidate_path!r} is not a checkpoint'
             return response
         active = self.registry.active
+        if active is None:
+            response.outcome, response.error_code = P.OUTCOME_FAILED, int(
+                ErrorCode.MODEL_UNAVAILABLE)
+            response.error_msg = 'no model is active (the builder serves templates only)'
+            return response
+        if request.baseline_path and not request.dry_run and Path(
+                request.baseline_path).resolve() != Path(active.folder).resolve():
+            # What replaces the active model must be judged against the active model.
+            response.outcome, response.error_code = P.OUTCOME_INVALID_INPUT, int(
+                ErrorCode.INVALID_ARGUMENT)
+            response.error_msg = ('baseline_path is for dry runs: a promotion is always '
+                                  'gated against the active model')
+            return response
         baseline = Path(request.baseline_path or active.folder)
         try:
             cfg = load_gate_config(Path(self.gate_config) if self.gate_config else None)

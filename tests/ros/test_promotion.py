@@ -5,10 +5,11 @@ deliberately broken checkpoint (the shipped model with noise on its base weights
 injection). The tests run in order, as an operator would:
 
 1. a dry run decides PROMOTE for the shipped model and switches nothing;
-2. the shipped model is promoted and served at once (no restart);
-3. the broken model, as a candidate against it, is REJECTED with its failing gates named;
-4. a good candidate promoted while the fault switch makes it defer everything live is
-   rolled back by itself;
+2. the shipped model, promoted while the fault switch makes every plan of a promoted model
+   fail the intent gate live (it passed the gate offline), is rolled back by itself;
+3. promoted again without the fault, it is served at once (no restart);
+4. the broken model, as a candidate against it, is REJECTED with its failing gates named,
+   and a promotion judged against any model but the active one is refused;
 5. ``rollback`` returns to the broken model, and a second one is refused (nothing left);
 6. every step is in the run ledger, which verifies, and a tampered copy does not.
 
@@ -127,6 +128,33 @@ def test_when_a_better_model_is_dry_run_expect_promote_decided_and_nothing_switc
     assert _active_id(stack) == before == model_id(models['broken'])
 
 
+def _fault(c, on: bool) -> None:
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    setter = c.node.create_client(SetParameters, 'builder/set_parameters')
+    done = c.call(setter, SetParameters.Request(parameters=[Parameter(
+        name='fault_promoted_mismatch', value=ParameterValue(
+            type=ParameterType.PARAMETER_BOOL, bool_value=on))]))
+    assert done.results[0].successful, done.results[0].reason
+
+
+GOALS = ('go home', 'put the red cup in bin A', 'go home', 'wait 1 second', 'go home')
+
+
+def test_when_a_promoted_model_regresses_live_expect_an_automatic_rollback(stack, models):
+    for goal in GOALS[:4]:
+        _propose(stack, goal)  # the active model's recent proposals: the baseline
+    _fault(stack, True)
+    answer = _promote(stack, models['good'])
+    assert answer.decision == answer.DECISION_PROMOTE, answer.error_msg
+    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['good']), 10)
+    for goal in GOALS:
+        _propose(stack, goal)  # gated by the fault, and watched
+    assert stack.wait_until(lambda: 'auto_rollback' in _events(stack), 60), _events(stack)
+    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['broken']), 30)
+    _fault(stack, False)
+
+
 def test_when_a_better_model_is_promoted_expect_it_served_without_a_restart(stack, models):
     answer = _promote(stack, models['good'])
     assert answer.decision == answer.DECISION_PROMOTE, answer.error_msg
@@ -134,7 +162,6 @@ def test_when_a_better_model_is_promoted_expect_it_served_without_a_restart(stac
     plan = _propose(stack, 'go home')  # the same builder process answers on the new model
     assert plan.outcome == plan.OUTCOME_SUCCEEDED and plan.source == plan.SOURCE_MODEL, \
         plan.error_msg
-    assert stack.wait_until(lambda: 'promote' in _events(stack), 10), _events(stack)
 
 
 def test_when_a_worse_model_is_a_candidate_expect_reject_naming_the_failing_gates(
@@ -147,29 +174,11 @@ def test_when_a_worse_model_is_a_candidate_expect_reject_naming_the_failing_gate
     report = open(answer.report_path).read()
     assert 'failed gates: ' in report and '**no**' in report
     assert _active_id(stack) == model_id(models['good'])  # unchanged
-
-
-def test_when_a_promoted_model_regresses_live_expect_an_automatic_rollback(stack, models):
-    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-    from rcl_interfaces.srv import SetParameters
-    for goal in ('go home', 'put the red cup in bin A', 'go home', 'wait 1 second'):
-        _propose(stack, goal)  # the good model's recent proposals: the baseline
-    setter = stack.node.create_client(SetParameters, 'builder/set_parameters')
-    done = stack.call(setter, SetParameters.Request(parameters=[Parameter(
-        name='fault_promoted_defer', value=ParameterValue(
-            type=ParameterType.PARAMETER_BOOL, bool_value=True))]))
-    assert done.results[0].successful, done.results[0].reason
-    answer = _promote(stack, models['variant'], baseline=models['broken'])
-    assert answer.decision == answer.DECISION_PROMOTE, answer.error_msg
-    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['variant']), 10)
-    for goal in ('go home', 'put the red cup in bin A', 'go home', 'wait 1 second',
-                 'go home'):
-        _propose(stack, goal)  # deferred by the fault, and watched
-    assert stack.wait_until(lambda: 'auto_rollback' in _events(stack), 60), _events(stack)
-    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['good']), 30)
-    stack.call(setter, SetParameters.Request(parameters=[Parameter(
-        name='fault_promoted_defer', value=ParameterValue(
-            type=ParameterType.PARAMETER_BOOL, bool_value=False))]))
+    # judged against another model than the active one: refused, whatever that gate says
+    refused = _promote(stack, models['variant'], baseline=models['broken'])
+    assert refused.outcome == refused.OUTCOME_INVALID_INPUT and 'dry run' in \
+        refused.error_msg
+    assert _active_id(stack) == model_id(models['good'])
 
 
 def test_when_rollback_is_called_expect_the_previous_model_then_a_refusal(stack, models):
@@ -185,8 +194,8 @@ def test_when_rollback_is_called_expect_the_previous_model_then_a_refusal(stack,
 def test_when_the_ledger_is_read_expect_every_step_and_a_chain_that_catches_tampering(
         stack, models, tmp_path):
     from bb_agent.safety.ledger import verify
-    want = ['model_dry_run_promote', 'model_promote', 'model_reject', 'model_promote',
-            'model_auto_rollback', 'model_rollback']
+    want = ['model_dry_run_promote', 'model_promote', 'model_auto_rollback',
+            'model_promote', 'model_reject', 'model_rollback']
 
     def events():
         if not stack.ledger.exists():
