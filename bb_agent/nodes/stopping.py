@@ -1,11 +1,11 @@
 """The stop request of a node process: set by the first SIGINT or SIGTERM, never lost.
 
 rclpy's own signal handling turns a SIGINT into a KeyboardInterrupt and a context shutdown.
-Both can be lost in start-up: an exception raised while Python runs a ``__del__`` or a
-callback is printed and dropped, and a signal that lands before rclpy's handler is in place
-never shuts the context down. Seen in CI: a node sent SIGINT 0.3 s after start came up READY
-and spun on for ever. So a node process installs :func:`install` before it imports anything
-heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and the spin loop
+Seen in CI: a node sent SIGINT 0.3 s after start came up READY and spun on for ever. The
+exact loss was never reproduced here; ways it can happen are a KeyboardInterrupt raised
+while Python runs a ``__del__`` or a callback (printed and dropped) and a signal landing
+while rclpy swaps its handlers in. So a node process installs :func:`install` before it
+imports anything heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and the spin loop
 checks :func:`requested` (``lifecycle.run_node``). The request is a flag, so nothing can
 swallow it. A Python handler only runs between bytecodes, and the main thread may sit in the
 middleware's wait: the signal's wakeup byte (``signal.set_wakeup_fd``) wakes a helper thread
@@ -23,7 +23,7 @@ import threading
 
 _STOP = threading.Event()
 _installed = False
-_wakers: list = []  # called once a stop is asked for (e.g. the executor's wake)
+_wakers: list = []  # called once a stop is asked for (a node's guard condition trigger)
 
 
 def _on_signal(signum: int, frame) -> None:
