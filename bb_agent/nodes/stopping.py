@@ -5,11 +5,11 @@ Seen in CI: a node sent SIGINT 0.3 s after start came up READY and spun on for e
 exact loss was never reproduced here; ways it can happen are a KeyboardInterrupt raised
 while Python runs a ``__del__`` or a callback (printed and dropped) and a signal landing
 while rclpy swaps its handlers in. So a node process installs :func:`install` before it
-imports anything heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and the spin loop
-checks :func:`requested` (``lifecycle.run_node``). The request is a flag, so nothing can
-swallow it. A Python handler only runs between bytecodes, and the main thread may sit in the
-middleware's wait: the signal's wakeup byte (``signal.set_wakeup_fd``) wakes a helper thread
-at once, which sets the flag and wakes the executor (:func:`on_stop`).
+imports anything heavy, rclpy is started without its handlers (``lifecycle.ros_init``), and
+the spin loop checks :func:`requested` (``lifecycle.run_node``). The request is a flag, so
+nothing can swallow it. A Python handler only runs between bytecodes, and the main thread
+may sit in the middleware's wait: the signal's wakeup byte (``signal.set_wakeup_fd``) wakes
+a helper thread at once, which sets the flag and wakes the executor (:func:`on_stop`).
 
 This module imports nothing heavy: it runs before torch, rclpy and pydantic are imported.
 """
