@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bb_agent.model.rail import CompBlock, DagHead, RailConfig
+from bb_agent.model.rail import CompBlock, DagHead, RailConfig, rms_unit
 
 
 @dataclass
@@ -281,7 +281,8 @@ class BuilderModel(nn.Module):
     def _enter(self, _module, args, kwargs=None):
         if self._ctx is not None:
             hidden = args[0] if args else kwargs['hidden_states']
-            self._ctx['rail'] = self.entry(hidden)
+            normed = self.rail_config.normed
+            self._ctx['rail'] = self.entry(rms_unit(hidden)[0] if normed else hidden)
 
     def _make_hook(self, layer: int):
         # A partial of a bound method (not a closure): deepcopy rebinds it to the copy.
@@ -297,6 +298,8 @@ class BuilderModel(nn.Module):
                                                                 rail_cache)
         ctx['cache'].rail[layer] = rail_cache
         ctx['rail'], ctx['choices'][layer], ctx['states'][layer] = new, choice, new
+        if self.rail_config.normed:  # write at the stream's scale at this position
+            proj = proj * rms_unit(base_h)[1].detach()
         alpha = self.alpha(layer).to(base_h.dtype)
         mixed = alpha * proj + (1 - alpha) * base_h
         return (mixed, *output[1:]) if isinstance(output, tuple) else mixed

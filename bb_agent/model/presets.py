@@ -51,6 +51,8 @@ class RailPreset(StrictModel):
     alpha_max: float = Field(ge=0.0, le=1.0)
     gate_init: float = Field(ge=-20.0, le=20.0)
     dag_width: int = Field(ge=4, le=4096)
+    normed: bool = Field(False, description='RMS-normed reads and stream-scale writes '
+                                            '(RailConfig.normed); for pretrained bases')
 
     def config(self) -> RailConfig:
         """Return the rail configuration."""

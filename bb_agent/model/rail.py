@@ -27,6 +27,12 @@ class RailConfig:
         alpha_max: initial global gate budget (the trainer lifts it; 0 = base model only).
         gate_init: initial gate logit; alpha = alpha_max * sigmoid(gate) per channel.
         dag_width: projection width of the plan-graph (DAG) head.
+        normed: read the base through a parameter-free RMS norm and write at the scale of
+            the base's residual stream (see :func:`rms_unit`). A pretrained base's hidden
+            states are large (SmolLM2 layer 24: RMS ~100, one channel ~24,000 at the first
+            position); read raw, they saturate the blocks' tanh update, so the skills get
+            no gradient, and a unit-scale write is drowned by the stream. False is the
+            original block (checkpoints that predate the option).
     """
 
     layers: tuple[int, ...]
@@ -38,6 +44,7 @@ class RailConfig:
     alpha_max: float = 0.05
     gate_init: float = 4.0
     dag_width: int = 32
+    normed: bool = False
 
     def __post_init__(self) -> None:
         if not self.layers or len(set(self.layers)) != len(self.layers):
@@ -46,6 +53,15 @@ class RailConfig:
             raise ValueError(f'width {self.width} not divisible by heads {self.heads}')
         if self.skills < 1 or self.lora_rank < 1 or not 0.0 <= self.alpha_max <= 1.0:
             raise ValueError('skills and lora_rank must be >= 1 and alpha_max in [0, 1]')
+
+
+def rms_unit(x: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``x`` (..., D) scaled to unit RMS per position, and that RMS (..., 1).
+
+    No learned weight: the norm only puts the frozen base's states on the rail's scale.
+    """
+    rms = x.float().pow(2).mean(-1, keepdim=True).add(eps).sqrt().to(x.dtype)
+    return x / rms, rms
 
 
 class SkillLibrary(nn.Module):
@@ -121,7 +137,7 @@ class CompBlock(nn.Module):
 
     def __init__(self, base_width: int, cfg: RailConfig) -> None:
         super().__init__()
-        self.heads, self.width = cfg.heads, cfg.width
+        self.heads, self.width, self.normed = cfg.heads, cfg.width, cfg.normed
         self.q = nn.Linear(cfg.width, cfg.width)
         self.kv = nn.Linear(base_width, 2 * cfg.width)
         self.update = nn.Linear(2 * cfg.width, cfg.width)
@@ -136,7 +152,7 @@ class CompBlock(nn.Module):
 
         Returns (new rail (B, T, R), projection (B, T, D), skill choice (B, T, K), cache).
         """
-        k, v = self.kv(base).chunk(2, dim=-1)  # (B, T, R) each
+        k, v = self.kv(rms_unit(base)[0] if self.normed else base).chunk(2, dim=-1)  # (B,T,R)
         if cache is not None and cache[0] is not None:
             k, v = torch.cat([cache[0], k], 1), torch.cat([cache[1], v], 1)
         b, t, _ = rail.shape

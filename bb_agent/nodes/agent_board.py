@@ -17,12 +17,9 @@ import json
 import threading
 import time
 
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
-from bb_agent.nodes.qos import LATCHED
-
-RECENT = QoSProfile(depth=50, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+from bb_agent.nodes.qos import LATCHED, RECENT
 
 
 class OperatorBoard:

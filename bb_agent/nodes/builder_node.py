@@ -238,7 +238,7 @@ class BuilderNode(LifecycleNode):
         with self.decoding:
             self.history = _history(request.context_json)
             prop = self.proposer.propose(request.domain, request.goal, context)
-        self.slot.record(prop)  # outside the lock: an auto-rollback swaps under it
+        self.slot.record(prop, cid)  # outside the lock: an auto-rollback swaps under it
         response.confidence, response.source = float(prop.confidence), int(prop.source)
         response.deferred, response.clarification_question = prop.deferred, prop.question
         response.error_code, response.error_msg = int(prop.error_code), prop.message

@@ -16,7 +16,7 @@ import time
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from bb_agent.nodes.agent_board import LATCHED, RECENT
+from bb_agent.nodes.qos import LATCHED, RECENT
 from bb_agent.nodes.spun import wait_future
 from bb_msgs.msg import NodeStatus, SafetyStatus, WorldState
 from bb_msgs.srv import OperatorDecision

@@ -27,13 +27,15 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from bb_agent.core.outcomes import BBError, ErrorCode
-from bb_agent.nodes.qos import LATCHED
+from bb_agent.nodes.qos import LATCHED, RECENT
 from bb_agent.safety.registry import ModelRegistry
 from bb_agent.safety.watch import LiveWatch
+from bb_msgs.action import HandleRequest
 from bb_msgs.msg import Metric
 from bb_msgs.srv import PromoteCheckpoint
 
 P = PromoteCheckpoint.Response
+STOPPED = HandleRequest.Result.OUTCOME_STOPPED  # the safety monitor stopped the plan
 
 
 class ModelSlot:
@@ -61,6 +63,8 @@ class ModelSlot:
         node.create_service(PromoteCheckpoint, 'promote', self._promote,
                             callback_group=offload.group)
         node.create_service(Trigger, 'rollback', self._rollback, callback_group=offload.group)
+        # the agent's outcomes: a STOP during a plan the model wrote (watch.motion_stop)
+        node.create_subscription(String, 'ledger/events', self._outcome, RECENT)
 
     def start(self, configured: Path) -> Path:
         """Register the configured model; return the folder to serve (a promoted one, if any)."""
@@ -185,9 +189,22 @@ class ModelSlot:
         self._event(event, left=left.id, active=now.id, folder=now.folder, reason=reason)
         return True, f'rolled back from {left.id[:12]} to {now.id[:12]} ({now.folder})'
 
-    def record(self, proposal) -> None:
+    def record(self, proposal, correlation_id: str = '') -> None:
         """Feed one proposal to the live watch; roll back by itself on a regression."""
-        regression = self.watch.record(proposal)
+        self._regressed(self.watch.record(proposal, correlation_id))
+
+    def _outcome(self, msg: String) -> None:
+        """Take an agent ledger event: a safety STOP of a watched plan is a live signal."""
+        try:
+            entry = json.loads(msg.data)
+        except ValueError:
+            return
+        if isinstance(entry, dict) and entry.get('event') == 'outcome' and \
+                entry.get('outcome') == STOPPED and \
+                entry.get('code') == int(ErrorCode.SAFETY_STOP):
+            self._regressed(self.watch.stopped(str(entry.get('correlation_id', ''))))
+
+    def _regressed(self, regression) -> None:
         if regression is None or not self.busy.acquire(blocking=False):
             return
         self.watch.stop()

@@ -14,11 +14,19 @@ from bb_agent.core.check.checker import check_plan
 from bb_agent.core.check.plan_graph import build_graph
 from bb_agent.core.dsl.parser import parse_program
 from bb_agent.core.schema import DomainSchema
-from bb_agent.train.synth_robot import (
+from bb_agent.train.synth_language import (
+    CONNECTORS,
     DISTRACTORS,
+    REVERSED,
+    TOGETHER,
+    pick,
+    polite,
+    repeat_text,
+)
+from bb_agent.train.synth_robot import (
+    ATOMS,
     HELD_OUT,
     SINGLE_STEP,
-    TEMPLATES,
     ProgramWriter,
     make_atom,
     pick_atom_name,
@@ -29,7 +37,6 @@ from bb_agent.train.synth_world import Scene, random_scene
 STRUCTURES = ('single', 'single', 'parallel', 'repeat', 'conditional')
 RESOURCE = {'push': 'arm', 'home': 'arm', 'goto': 'arm', 'look': 'camera',
             'speak': 'speaker', 'pause': 'none'}
-CONNECTORS = (', then ', ' and then ', '. After that, ')
 
 
 def _block(rng: random.Random, scene: Scene, skin: bool, w: ProgramWriter, depth: int,
@@ -37,7 +44,7 @@ def _block(rng: random.Random, scene: Scene, skin: bool, w: ProgramWriter, depth
     """Write one block at ``depth``; return its instruction text; record its combinations."""
     kind = rng.choice(STRUCTURES)
     if kind == 'single':
-        name = pick_atom_name(rng, scene, tuple(TEMPLATES))
+        name = pick_atom_name(rng, scene, ATOMS)
         atom = make_atom(rng, name, scene, skin=skin, modifier=pick_modifier(rng, name, scene))
         combos.add((atom.name, atom.modifier))
         w.steps(atom.calls, depth)
@@ -50,8 +57,7 @@ def _block(rng: random.Random, scene: Scene, skin: bool, w: ProgramWriter, depth
         w.open('parallel', depth)
         w.steps(first.calls + second.calls, depth + 1)
         w.close(depth)
-        joint = ' and at the same time ' if not skin else ', simultaneously '
-        return first.text + joint + second.text
+        return first.text + pick(rng, TOGETHER, skin) + second.text
     if kind == 'repeat':
         atom = make_atom(rng, rng.choice(('look', 'speak', 'pause', 'push')), scene, skin=skin)
         times = rng.randint(2, 4)
@@ -59,8 +65,7 @@ def _block(rng: random.Random, scene: Scene, skin: bool, w: ProgramWriter, depth
         w.open(f'repeat {times}', depth)
         w.steps(atom.calls, depth + 1)
         w.close(depth)
-        return f'{atom.text} {times} times' if not skin else \
-            f'{atom.text}, repeated {times} times'
+        return repeat_text(rng, atom.text, times, skin)
     return _conditional(rng, scene, skin, w, depth, combos)
 
 
@@ -92,15 +97,15 @@ def compose(rng: random.Random, scene: Scene, *, skin: bool) -> tuple[str, str, 
     w, combos = ProgramWriter(), set()
     n_blocks = rng.choice((1, 1, 2, 2, 3))
     texts = [_block(rng, scene, skin, w, 0, combos) for _ in range(n_blocks)]
-    if skin and n_blocks == 2 and rng.random() < 0.5:
-        text = f'{texts[1]}, but first {texts[0]}'  # reordered clauses, same program
+    if n_blocks == 2 and rng.random() < (0.5 if skin else 0.15):
+        text = texts[1] + pick(rng, REVERSED, skin) + texts[0]  # reordered, same program
     else:
         text = texts[0]
         for t in texts[1:]:
-            text += rng.choice(CONNECTORS) + t
-    text = text[0].upper() + text[1:] + '.'
-    if skin and rng.random() < 0.5:
-        text = f'{rng.choice(DISTRACTORS)} {text}'
+            text += pick(rng, CONNECTORS, skin) + t
+    text = polite(rng, text, skin)
+    if rng.random() < (0.5 if skin else 0.1):
+        text = f'{pick(rng, DISTRACTORS, skin)} {text}'
     return text, w.text(), combos
 
 

@@ -13,46 +13,33 @@ from dataclasses import dataclass
 import random
 
 from bb_agent.core.schema import load_schema
+from bb_agent.train.synth_language import FRAMES, atom_text, modifier_phrases, number
 from bb_agent.train.synth_world import Scene
 
-# atom -> (train templates, skin templates). {o} object, {b} bin, {d} direction, {n} number,
-# {t} text, {r} region.
-TEMPLATES = {
-    'fetch': (['put the {o} in {b}', 'place the {o} into {b}', 'move the {o} to {b}'],
-              ['could you drop the {o} into {b}', 'the {o} belongs in {b}']),
-    'push': (['push the {o} {d} by {n} cm', 'nudge the {o} {n} cm {d}'],
-             ['shove the {o} {n} centimetres {d}']),
-    'give': (['hand me the {o}', 'give the {o} to me'], ['pass the {o} over to me']),
-    'look': (['look at {r}', 'scan {r}'], ['take a look around {r}']),
-    'speak': (['say "{t}"', 'announce "{t}"'], ['tell everyone "{t}"']),
-    'pause': (['wait {n} seconds', 'pause for {n} seconds'], ['hold on for {n} seconds']),
-    'home': (['go home', 'return to the home pose'], ['head back to your rest position']),
-    'goto': (['move to {b}', 'go to {b}'], ['head over to {b}']),
-}
+ATOMS = tuple(FRAMES)  # fetch, pick, give, push, look, speak, pause, home, goto
 
 def _lexicon_tables() -> tuple[dict, dict]:
     """Return the modifiers and shape synonyms of the robot lexicon (the gate's)."""
     schema = load_schema('robot')
     lex = schema.lexicon
     units = {a: spec.unit for skill in schema.skills.values() for a, spec in skill.args.items()}
-    modifiers = {name: (m.words[0], m.words[1], f'{m.arg}={m.value:g} {units[m.arg]}')
+    modifiers = {name: (*modifier_phrases(m.words), f'{m.arg}={m.value:g} {units[m.arg]}')
                  for name, m in lex.modifiers.items()}
     synonyms = {kind: words[1] for kind, words in lex.kinds.items()
                 if kind != 'bin' and len(words) > 1}
     return modifiers, synonyms
 
 
-# word -> (train phrase, skin phrase, argument it sets); shape -> its skin synonym
+# word -> (train phrases, skin phrases, argument it sets); shape -> its skin synonym
 MODIFIERS, SYNONYMS = _lexicon_tables()
-MODIFIABLE = {'fetch': ('slowly', 'quickly', 'gently'), 'push': ('slowly', 'quickly', 'gently'),
+MODIFIABLE = {'fetch': ('slowly', 'quickly', 'gently'), 'pick': ('slowly', 'gently'),
+              'push': ('slowly', 'quickly', 'gently'),
               'give': ('slowly', 'gently'), 'goto': ('slowly', 'quickly'),
               'home': ('slowly', 'quickly')}
 SINGLE_STEP = ('push', 'look', 'speak', 'pause', 'home', 'goto')  # may go in parallel/repeat
 REGIONS = {'table': 'the table', 'bins': 'the bins', 'all': 'everything'}
 DIRECTIONS = ('left', 'right', 'forward', 'back')
 PHRASES = ('done', 'hello there', 'task complete', 'watch out', 'starting now', 'all clear')
-DISTRACTORS = ('It is a busy morning.', 'The lights are on.', 'Thanks a lot.',
-               'I will be back soon.', 'Nice work today.')
 # (atom, modifier) and (structure, atom) pairs that only the compositional split contains.
 HELD_OUT = frozenset({('push', 'slowly'), ('fetch', 'quickly'), ('give', 'gently'),
                       ('repeat', 'push'), ('parallel', 'goto')})
@@ -104,17 +91,17 @@ def make_atom(rng: random.Random, name: str, scene: Scene, *, skin: bool,
     obj = rng.choice(scene.objects)
     shape = SYNONYMS[obj.shape] if skin and rng.random() < 0.5 else obj.shape
     bin_id = rng.choice(sorted(scene.bins))
+    n = rng.choice((2, 3, 5, 8, 10))
     fill = {'o': obj.phrase(shape), 'b': scene.bins[bin_id], 'd': rng.choice(DIRECTIONS),
-            'n': rng.choice((2, 3, 5, 8, 10)), 't': rng.choice(PHRASES),
-            'r': rng.choice(sorted(REGIONS))}
-    region_text = REGIONS[fill['r']]
-    text = rng.choice(TEMPLATES[name][1 if skin else 0]).format(**{**fill, 'r': region_text})
+            'n': n, 't': rng.choice(PHRASES), 'r': rng.choice(sorted(REGIONS))}
+    text = atom_text(rng, name, {**fill, 'n': number(rng, n), 'r': REGIONS[fill['r']]}, skin,
+                     two_clauses=modifier is None)
     motion: list[str] = []
     if modifier:
         motion.append(MODIFIERS[modifier][2])
-        text += ' ' + MODIFIERS[modifier][1 if skin else 0]
+        text += ' ' + rng.choice(MODIFIERS[modifier][1 if skin else 0])
     if scene.human and not any(a.startswith('speed=') for a in motion) and \
-            name in ('fetch', 'push', 'give', 'goto', 'home'):
+            name in ('fetch', 'pick', 'push', 'give', 'goto', 'home'):
         motion.append('speed=0.1 m/s')  # a human is near: the checker's speed limit
     speed = [a for a in motion if a.startswith('speed=')]
     force = [a for a in motion if a.startswith('force=')]
@@ -122,6 +109,7 @@ def make_atom(rng: random.Random, name: str, scene: Scene, *, skin: bool,
     calls = {
         'fetch': lambda: [_call('pick', [f'object={o}'] + speed + force),
                           _call('place', [f'object={o}', f'target={b}'] + speed)],
+        'pick': lambda: [_call('pick', [f'object={o}'] + speed + force)],
         'push': lambda: [_call('push', [f'object={o}', f'direction={fill["d"]}',
                                         f'distance={fill["n"]} cm'] + speed + force)],
         'give': lambda: [_call('pick', [f'object={o}'] + speed + force),

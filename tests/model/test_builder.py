@@ -107,3 +107,52 @@ def test_when_base_saved_locally_expect_loaded_without_hub(tmp_path):
     assert len(decoder_layers(model.base)) == 2
     with pytest.raises(OSError):
         BuilderModel.from_base_dir(tmp_path / 'missing', RAIL)
+
+
+def _skill_grad(normed: bool, scale: float) -> float:
+    """Skill-adapter gradient norm of one block reading base states of RMS ``scale``."""
+    from bb_agent.model.rail import CompBlock
+    torch.manual_seed(0)
+    cfg = RailConfig(layers=(0,), width=16, heads=2, skills=4, lora_rank=2, normed=normed)
+    block = CompBlock(48, cfg)
+    with torch.no_grad():
+        block.skills.up.normal_(0, 0.1)  # a trained adapter, not the no-op start
+    base = torch.randn(2, 7, 48) * scale
+    base[:, 0, 3] = 240 * scale  # one massive channel at the first position (LLaMA-style)
+    rail = torch.randn(2, 7, 16)
+    _new, proj, _choice, _cache = block(rail, base, None)
+    proj.pow(2).mean().backward()
+    return float(block.skills.down.grad.norm())
+
+
+@pytest.mark.parametrize('normed, scale, live', [
+    (False, 1.0, True),     # unit-scale states: the original block learns
+    (False, 1000.0, False),  # states far above unit scale saturate the tanh update
+    (True, 1.0, True),
+    (True, 1000.0, True),    # normed reads: the same gradient at any scale
+])
+def test_when_base_states_are_large_expect_skills_to_get_gradient_only_with_normed_reads(
+        normed, scale, live):
+    grad = _skill_grad(normed, scale)
+    assert (grad > 1e-4) is live, grad
+    if normed:
+        assert grad == pytest.approx(_skill_grad(normed, 1.0), rel=1e-3)
+
+
+def test_when_rail_is_normed_expect_its_write_to_scale_with_the_base_stream():
+    torch.manual_seed(1)
+    model = BuilderModel(tiny_base('llama', 300, 0), RailConfig(**{**RAIL.__dict__,
+                                                                   'normed': True}))
+    layer = model.layers[0]
+    seen = {}
+    model.blocks[str(layer)].register_forward_hook(
+        lambda _m, args, out: seen.update(base=args[1], proj=out[1]))
+    # registered after the builder's hook, so it sees the mixed output
+    decoder_layers(model.base)[layer].register_forward_hook(
+        lambda _m, _args, out: seen.update(mixed=out[0] if isinstance(out, tuple) else out))
+    with torch.no_grad():
+        model(torch.randint(0, 300, (1, 6)))
+    rms = seen['base'].pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
+    alpha = model.alpha(layer)
+    expected = alpha * seen['proj'] * rms + (1 - alpha) * seen['base']
+    assert torch.allclose(seen['mixed'], expected, atol=1e-5)

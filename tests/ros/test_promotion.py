@@ -99,12 +99,13 @@ def _active_id(c) -> str:
     return json.loads(c.active[-1].data)['id']
 
 
-def _propose(c, goal='go home'):
+def _propose(c, goal='go home', cid=''):
     from bb_msgs.srv import ProposePlan
     cli = c.node.create_client(ProposePlan, 'propose')
     deadline = time.monotonic() + 20
     while True:  # the builder needs a first world state from the sim
-        answer = c.call(cli, ProposePlan.Request(goal=goal, domain='robot'), 60)
+        answer = c.call(cli, ProposePlan.Request(goal=goal, domain='robot',
+                                                 correlation_id=cid), 60)
         if answer.error_code != 401 or time.monotonic() > deadline:
             return answer
         time.sleep(0.2)
@@ -155,6 +156,34 @@ def test_when_a_promoted_model_regresses_live_expect_an_automatic_rollback(stack
     _fault(stack, False)
 
 
+def test_when_a_promoted_models_plans_are_stopped_live_expect_an_automatic_rollback(
+        stack, models):
+    from std_msgs.msg import String
+
+    from bb_agent.nodes.qos import RECENT
+    from bb_msgs.action import HandleRequest
+    answer = _promote(stack, models['good'])
+    assert answer.decision == answer.DECISION_PROMOTE, answer.error_msg
+    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['good']), 10)
+    cids = [f'stopped-{i}' for i in range(4)]
+    for cid in cids:
+        plan = _propose(stack, 'go home', cid)
+        assert plan.source == plan.SOURCE_MODEL, plan.error_msg
+    # The fault: the agent's ledger events say the monitor stopped each of those plans
+    # (what the agent writes when an execution ends STOPPED with SAFETY_STOP).
+    pub = stack.node.create_publisher(String, 'ledger/events', RECENT)
+    for cid in cids:
+        pub.publish(String(data=json.dumps({
+            'event': 'outcome', 'correlation_id': cid, 'code': 400,
+            'outcome': HandleRequest.Result.OUTCOME_STOPPED, 'message': 'stopped'})))
+    assert stack.wait_until(lambda: _events(stack).count('auto_rollback') == 2, 60), \
+        _events(stack)
+    reason = [json.loads(m.data) for m in stack.events][-1]['reason']
+    assert 'motion_stop' in reason, reason
+    assert stack.wait_until(lambda: _active_id(stack) == model_id(models['broken']), 30)
+    stack.node.destroy_publisher(pub)
+
+
 def test_when_a_better_model_is_promoted_expect_it_served_without_a_restart(stack, models):
     answer = _promote(stack, models['good'])
     assert answer.decision == answer.DECISION_PROMOTE, answer.error_msg
@@ -195,7 +224,8 @@ def test_when_the_ledger_is_read_expect_every_step_and_a_chain_that_catches_tamp
         stack, models, tmp_path):
     from bb_agent.safety.ledger import verify
     want = ['model_dry_run_promote', 'model_promote', 'model_auto_rollback',
-            'model_promote', 'model_reject', 'model_rollback']
+            'model_promote', 'model_auto_rollback', 'model_promote', 'model_reject',
+            'model_rollback']
 
     def events():
         if not stack.ledger.exists():

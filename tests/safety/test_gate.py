@@ -180,3 +180,48 @@ def test_when_a_promoted_model_runs_live_expect_regressions_named(case, before, 
     found = next((r for r in seen if r is not None), None)
     assert (found.signal if found else None) == signal, case
     assert all(r is None for r in seen[:7])  # never before min_n
+
+
+@pytest.mark.parametrize('case,stopped_before,stopped_after,signal', [
+    ('no stops', set(), set(), None),
+    ('the new model\'s plans stop', set(), {0, 1, 2, 3}, 'motion_stop'),
+    ('as many stops as before', {0, 1, 2}, {0, 1, 2}, None),
+    ('stops of ids it never planned', set(), {'x', 'y', 'z', 'w'}, None),
+])
+def test_when_plans_of_a_promoted_model_are_stopped_expect_motion_stop_named(
+        case, stopped_before, stopped_after, signal):
+    watch = LiveWatch(window=10, min_n=8)
+    for i in range(10):
+        watch.record(OK, f'before-{i}')
+    for i in stopped_before:
+        assert watch.stopped(f'before-{i}') is None  # nothing is watched before a promotion
+    watch.promoted()
+    for i in range(8):
+        assert watch.record(OK, f'after-{i}') is None
+    seen = [watch.stopped(f'after-{i}') for i in stopped_after]
+    found = next((r for r in seen if r is not None), None)
+    assert (found.signal if found else None) == signal, case
+
+
+def test_when_a_template_plan_is_stopped_expect_it_not_to_count_against_the_model():
+    watch = LiveWatch(window=10, min_n=1)
+    watch.promoted()
+    watch.record(GATED, 'a')  # the gate sent it to a template: not the model's plan
+    assert watch.stopped('a') is None and watch.watched[0]['motion_stop'] is False
+
+
+def test_when_the_window_closes_expect_the_last_plans_stop_still_to_count():
+    def watch_of_eight():
+        watch = LiveWatch(window=8, min_n=8, thresholds=dict.fromkeys(
+            ('checker_rejection', 'gate_mismatch', 'deferral', 'motion_stop'), 0.5))
+        watch.promoted()
+        for i in range(8):
+            watch.record(OK, str(i))
+        assert all(watch.stopped(str(i)) is None for i in range(4))  # 4/8: not past +0.5
+        return watch
+
+    watch = watch_of_eight()
+    assert watch.stopped('7').signal == 'motion_stop'  # the window's last plan: 5/8
+    late = watch_of_eight()
+    late.record(OK, 'next')  # a proposal past the window: the promotion stands
+    assert not late.watching and late.stopped('7') is None
