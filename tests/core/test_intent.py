@@ -97,6 +97,11 @@ def test_when_request_claims_authority_expect_deferral_naming_the_claim(text):
     ('put the red one in bin A', []),  # "one" is not a quantity here
     ('move at 10 cm/s', [('speed', 0.1)]),
     ('five metres a second', [('speed', 5.0)]),
+    ('push it 3 cm as fast as you can', [('length', 0.03)]),  # "cm as": no per-second
+    ('push it 3 cm asap', [('length', 0.03)]),
+    ('move at 4 cm a sec', [('speed', 0.04)]),
+    ('move at 4 cm / s', [('speed', 0.04)]),
+    ('go 2 m per sec', [('speed', 2.0)]),
     ('wait 1,5 s', [('time', 1.5)]),
     ('grip with 1,000 N', [('force', 1000.0)]),
 ])

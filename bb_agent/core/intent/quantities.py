@@ -134,7 +134,8 @@ _DECIMAL_COMMA = re.compile(r'(?<![\d.,])(\d+),(\d{1,2})(?![\d,])')
 _THOUSANDS = re.compile(r'(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])')
 # "5 metres a second", "5 m/sec", "5 cm per sec": one spelling per speed unit
 _PER_SECOND = re.compile(r'\b(m|meters?|metres?|cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?)'
-                         r'\s*(?:per|a|/)\s*(?:second|sec|s)\b', re.IGNORECASE)
+                         r'\s*(?:per\s+|an?\s+|/\s*)(?:second|sec|s)\b', re.IGNORECASE)
+# (words must stand apart: "3 cm as fast as you can" is a length and a modifier, not 3 cm/s)
 _SPEED_UNIT = {'m': 'm/s', 'cm': 'cm/s', 'mm': 'mm/s'}
 
 
