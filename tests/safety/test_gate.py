@@ -184,7 +184,7 @@ def test_when_a_promoted_model_runs_live_expect_regressions_named(case, before, 
 
 @pytest.mark.parametrize('case,stopped_before,stopped_after,signal', [
     ('no stops', set(), set(), None),
-    ('the new model\'s plans stop', set(), {0, 1, 2, 3}, 'motion_stop'),
+    ("the new model's plans stop", set(), {0, 1, 2, 3}, 'motion_stop'),
     ('as many stops as before', {0, 1, 2}, {0, 1, 2}, None),
     ('stops of ids it never planned', set(), {'x', 'y', 'z', 'w'}, None),
 ])
