@@ -76,7 +76,8 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
                              "Default: steps for a preset's own corpus, plateau with --data")
     parser.add_argument('--time-budget', type=float, metavar='MIN',
                         help='wall-clock minutes for the whole run (base <= 80%%); each '
-                             'phase stops when it is spent (default with --stop plateau: 150)')
+                             "phase stops when it is spent (default: the recipe's "
+                             'time_budget_min, or 150 with --stop plateau)')
     parser.add_argument('--threads', type=positive,
                         help='torch threads (default: the cores not already busy, from the '
                              'load average; on a loaded 2-core machine 1 thread ran a small '
@@ -229,8 +230,8 @@ def run_train(args: argparse.Namespace) -> int:
     if base_steps == 0 and preset.pretrained is None and not args.base_dir:
         raise BBError(ErrorCode.INVALID_ARGUMENT, '--base-steps 0 leaves a random base: a '
                                                   'base trained from scratch needs steps')
-    budget = args.time_budget if args.time_budget is not None else \
-        (150.0 if stop == 'plateau' else None)
+    budget = next((b for b in (args.time_budget, recipe.get('time_budget_min'))
+                   if b is not None), 150.0 if stop == 'plateau' else None)
     if stop == 'plateau':  # the step counts become caps; validation decides
         rail['patience'] = rail.get('patience') or 3
         if args.base_steps is None and base_steps:

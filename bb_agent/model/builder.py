@@ -5,8 +5,10 @@ At every rail layer l, a forward hook on the base decoder layer replaces its out
     h_l = alpha_l * out(h^C_l) + (1 - alpha_l) * h^B_l,   alpha_l = alpha_max * sigmoid(g_l)
 
 so alpha_l <= alpha_max (the trainer's global budget) and, with alpha_max = 0, the logits
-are exactly the base model's. The base is frozen: no gradients, eval mode, weights never
-modified. Base models are loaded from a local directory only, never from a hub.
+are exactly the base model's. With ``RailConfig.normed`` the rail reads h^B_l at unit RMS
+and its write ``out(h^C_l)`` is multiplied by the RMS of h^B_l at that position. The
+base is frozen: no gradients, eval mode, weights never modified. Base models are loaded
+from a local directory only, never from a hub.
 """
 
 from __future__ import annotations

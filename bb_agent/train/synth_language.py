@@ -101,7 +101,7 @@ def atom_text(rng: random.Random, name: str, fill: dict, skin: bool, *,
     ``two_clauses``: a fetch may be written as pick + place joined by a pronoun. Not when a
     modifier follows, since a trailing modifier binds to the last clause alone.
     """
-    skill, frames, train, held = FRAMES[name]
+    _skill, frames, train, held = FRAMES[name]
     verb = rng.choice(held if skin else train)
     prep = 'to' if verb in TO_VERBS else rng.choice(('in', 'into'))
     if name == 'fetch' and two_clauses and rng.random() < 0.3:  # two clauses and a pronoun

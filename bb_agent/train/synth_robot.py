@@ -1,9 +1,9 @@
 """Synthetic robot traces: (instruction, world, gold DSL program, gold plan DAG).
 
-Instructions compose *atoms* (fetch, push, give, look, speak, pause, go home, go to) with
-modifiers (slowly, quickly, gently) into sequences, conditionals, parallel blocks and
-repeats. *Skins* shift the surface: held-out paraphrase templates, synonyms, reordered
-clauses ("..., but first ..."), renamed objects and bins, distractor sentences. Every gold
+Instructions compose *atoms* (fetch, pick, give, push, look, speak, pause, go home, go to)
+with modifiers (slowly, quickly, gently) into sequences, conditionals, parallel blocks and
+repeats; their wording is :mod:`bb_agent.train.synth_language`'s. *Skins* shift the
+surface: held-out verbs and frames, synonyms, renamed objects and bins, distractors. Every gold
 program is approved by the plan checker in its own world before it is kept.
 """
 

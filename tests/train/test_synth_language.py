@@ -1,5 +1,6 @@
 """Synthesis wording: lexicon verbs, held-out skin phrasings, politeness, numbers, pronouns."""
 
+import functools
 import random
 import re
 
@@ -12,6 +13,7 @@ from bb_agent.train.synth_compose import make_example
 SCHEMA = load_schema('robot')
 
 
+@functools.cache  # drawn once per split for every test that reads it
 def _inputs(split: str, n: int = 400, seed: int = 5) -> list[str]:
     rng = random.Random(seed)
     return [make_example(rng, SCHEMA, split=split)[0]['input'] for _ in range(n)]
