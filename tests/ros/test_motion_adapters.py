@@ -55,8 +55,14 @@ def ros(robot):
 
 
 def executor(ros, repo_root, env, **params):
-    """Start an executor process; then reset a STOP its start-up load may have latched."""
+    """Start an executor process; then reset a STOP its start-up load may have latched.
+
+    Each executor gets a fresh action client: the module's earlier one may still count
+    the previous (stopped) executor's server as matched, so its wait_for_server can pass
+    before the new server has matched it, and the first goal is lost.
+    """
     stack = Stack(repo_root, {'executor': ('executor_node', params)}, env)
+    ros.execute = ros.action_client(ExecutePlan, 'execute_plan')
     ros.ready_to_move()
     return stack
 
